@@ -1,0 +1,64 @@
+/*
+ * Asset roots and source resolution (SPEC 2.6): a job's `src` is a path relative to one of the
+ * asset roots (never leaving it), or an http(s) URL fetched by reel into a content-addressed cache.
+ * URLs resolving to loopback, private, link-local or metadata addresses are refused unless allowed.
+ * FFmpeg only ever opens local files (protocol "file", a format allow-list).
+ */
+#ifndef REEL_ASSETS_ASSETS_H
+#define REEL_ASSETS_ASSETS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/err.h"
+#include "core/log.h"
+#include "timeline/parse.h"
+#include "timeline/timeline.h"
+
+struct reel_assets_cfg {
+    const char *const *roots; /* NULL-terminated folders, searched in order */
+    const char *cache_dir;    /* URL cache; NULL = $XDG_CACHE_HOME/reel or ~/.cache/reel */
+    bool allow_private_urls;  /* allow loopback/private/link-local targets (tests only) */
+    const struct reel_limits *limits; /* NULL = defaults */
+};
+
+/*
+ * Resolve src into a local file path (written to out, cap bytes).
+ * Relative paths: the first root under which the file exists; "..", absolute paths and symlinks
+ * that escape the root are refused (-REEL_EASSET_NOT_FOUND with a message saying why).
+ * http(s) URLs: fetched (once; cached by SHA-256 of the URL) within the limits.
+ * Errors: -REEL_EASSET_NOT_FOUND, -REEL_EASSET_FETCH, -REEL_EASSET_UNSUPPORTED (other schemes).
+ * Thread-safe.
+ */
+int reel_assets_resolve(const struct reel_assets_cfg *cfg, const char *src, char *out, size_t cap,
+                        struct reel_log *log, struct reel_err *err);
+
+/* Facts about a media file, read with libavformat (allow-listed formats, file protocol only). */
+struct reel_media_info {
+    int64_t duration_us; /* 0 when unknown or a still image */
+    bool has_video, has_audio;
+    int width, height;
+    bool is_still;       /* single-picture format (png/jpeg/webp) */
+};
+
+/* Probe a local media file. Errors: -REEL_EASSET_NOT_FOUND, -REEL_EASSET_UNSUPPORTED (not an
+ * allow-listed format), -REEL_EDECODE (corrupt), -REEL_ELIMIT (over the source size limits). */
+int reel_media_probe(const char *path, const struct reel_limits *limits,
+                     struct reel_media_info *info, struct reel_err *err);
+
+/* Options for avformat_open_input that confine FFmpeg to local files and allow-listed formats.
+ * The caller frees the dictionary with av_dict_free. */
+struct AVDictionary;
+void reel_media_open_options(struct AVDictionary **opts);
+
+/*
+ * Resolve and probe every media layer of a timeline: sets src_path and media_* fields, fills default
+ * durations (video/audio: media length / speed after trim unless looped; others: to the end of the
+ * output), and the output duration (the end of the last layer) when not given. Every problem goes to
+ * errs with its path (layers[2].src, output.duration). Returns 0 or the first problem's code.
+ */
+int reel_assets_resolve_timeline(const struct reel_assets_cfg *cfg, struct reel_timeline *tl,
+                                 struct reel_log *log, struct reel_errlist *errs);
+
+#endif

@@ -1,0 +1,11 @@
+/* The engines linked into this binary, in preference order. Engines register nothing at run time. */
+#include <stddef.h>
+
+#include "render/engine.h"
+
+extern const struct reel_engine_ops reel_engine_cpu_ops;
+
+const struct reel_engine_ops *const reel_engine_registry[] = {
+    &reel_engine_cpu_ops,
+    NULL,
+};

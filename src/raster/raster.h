@@ -1,0 +1,66 @@
+/*
+ * Shared rasterisation of static content: text (FreeType + HarfBuzz + fontconfig), shapes and still
+ * images, into premultiplied RGBA8 images. Done once per job; both engines receive the same pixels,
+ * so text looks identical in both.
+ */
+#ifndef REEL_RASTER_RASTER_H
+#define REEL_RASTER_RASTER_H
+
+#include <stdint.h>
+
+#include "core/err.h"
+#include "core/log.h"
+#include "timeline/timeline.h"
+
+/* A premultiplied RGBA8 image (byte order R, G, B, A). Owns data (malloc). */
+struct reel_image {
+    int width, height;
+    int stride; /* bytes per row, >= width * 4 */
+    uint8_t *data;
+};
+
+/* Allocate a zeroed (transparent) image. Returns 0 or -REEL_ENOMEM / -REEL_ELIMIT (bad size). */
+int reel_image_alloc(struct reel_image *img, int width, int height);
+/* Free the pixels; accepts a zeroed image. */
+void reel_image_uninit(struct reel_image *img);
+
+/*
+ * Text and font context. Holds FreeType, fontconfig configuration (the system's fonts plus the
+ * project's assets/fonts and any extra font folders) and a face cache.
+ * Not thread-safe: one context per job/thread.
+ */
+struct reel_raster;
+
+/* font_dirs: NULL-terminated list of extra font folders (may be NULL). Returns NULL on failure with
+ * err filled (-REEL_EINTERNAL). */
+struct reel_raster *reel_raster_create(const char *const *font_dirs, struct reel_log *log,
+                                       struct reel_err *err);
+void reel_raster_destroy(struct reel_raster **r);
+
+/*
+ * Rasterise a text layer's style into *out (the layer's own size: the text block plus stroke,
+ * background padding and shadow). The block is laid out with the given alignment; lines wrap at
+ * max_width on word boundaries (or between CJK characters); HarfBuzz shapes each run (script and
+ * direction detected per run) with fontconfig fallback for characters the chosen font lacks.
+ * Errors: -REEL_EASSET_NOT_FOUND (no font at all), -REEL_ELIMIT (image too large), -REEL_ENOMEM.
+ */
+int reel_raster_text(struct reel_raster *r, const struct reel_text_style *style,
+                     struct reel_image *out, struct reel_err *err);
+
+/* Rasterise a shape (anti-aliased rect, rounded rect or ellipse with fill and stroke) of
+ * width x height px. The stroke is drawn inside the shape's outline. */
+int reel_raster_shape(const struct reel_shape_style *style, double width, double height,
+                      struct reel_image *out, struct reel_err *err);
+
+/*
+ * Decode a still image file (PNG, JPEG, WebP; alpha respected) through libavcodec into premultiplied
+ * RGBA. max_px limits each side. Errors: -REEL_EASSET_NOT_FOUND, -REEL_EASSET_UNSUPPORTED,
+ * -REEL_EDECODE, -REEL_ELIMIT.
+ */
+int reel_raster_image_load(const char *path, int max_px, struct reel_image *out,
+                           struct reel_err *err);
+
+/* Encode an RGBA image as PNG into a file (used by `reel frame` and tests). Un-premultiplies. */
+int reel_image_write_png(const struct reel_image *img, const char *path, struct reel_err *err);
+
+#endif

@@ -1,0 +1,37 @@
+/*
+ * A video source: decodes one file's video stream for one layer, forward in time, with libavcodec
+ * (FFmpeg confined to local files). Answers "the last frame whose timestamp <= source time s".
+ * Seeks when asked for a time behind the current position (loops) or far ahead.
+ * One instance per layer; used by one thread at a time.
+ */
+#ifndef REEL_RENDER_VIDEO_SOURCE_H
+#define REEL_RENDER_VIDEO_SOURCE_H
+
+#include <stdint.h>
+
+#include <libavutil/frame.h>
+
+#include "core/err.h"
+#include "core/log.h"
+
+struct reel_video_source;
+
+/* threads: decoder threads (0 = auto). Errors: -REEL_EASSET_NOT_FOUND, -REEL_EASSET_UNSUPPORTED,
+ * -REEL_EDECODE. */
+int reel_video_source_open(const char *path, int threads, struct reel_log *log,
+                           struct reel_video_source **out, struct reel_err *err);
+void reel_video_source_close(struct reel_video_source **vs);
+
+/*
+ * The frame to show at source time source_us: the last decoded frame whose timestamp <= source_us
+ * (the first frame when source_us precedes it; the last frame after the end of the stream).
+ * *frame is borrowed: valid until the next call or close. Its pts is in microseconds.
+ * Returns 0, or -REEL_EDECODE on a decode error (err filled).
+ */
+int reel_video_source_get(struct reel_video_source *vs, int64_t source_us, const AVFrame **frame,
+                          struct reel_err *err);
+
+/* Natural size of the stream (after sample aspect ratio is ignored). */
+void reel_video_source_size(const struct reel_video_source *vs, int *w, int *h);
+
+#endif
