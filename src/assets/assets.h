@@ -34,6 +34,16 @@ struct reel_assets_cfg {
 int reel_assets_resolve(const struct reel_assets_cfg *cfg, const char *src, char *out, size_t cap,
                         struct reel_log *log, struct reel_err *err);
 
+/*
+ * True when a connection to this socket address is allowed without allow_private_urls: false for
+ * loopback, private (RFC 1918, fc00::/7), link-local (169.254/16 with the cloud metadata address,
+ * fe80::/10), 0.0.0.0/8, CGNAT 100.64/10, multicast, reserved and broadcast addresses, and for IPv6
+ * forms embedding one of those (IPv4-mapped, IPv4-compatible, NAT64 64:ff9b::/96, 6to4 2002::/16).
+ * sa is an AF_INET or AF_INET6 address of len bytes; anything else is refused. Pure, thread-safe.
+ */
+struct sockaddr;
+bool reel_assets_addr_allowed(const struct sockaddr *sa, size_t len);
+
 /* Facts about a media file, read with libavformat (allow-listed formats, file protocol only). */
 struct reel_media_info {
     int64_t duration_us; /* 0 when unknown or a still image */
@@ -57,6 +67,10 @@ void reel_media_open_options(struct AVDictionary **opts);
  * durations (video/audio: media length / speed after trim unless looped; others: to the end of the
  * output), and the output duration (the end of the last layer) when not given. Every problem goes to
  * errs with its path (layers[2].src, output.duration). Returns 0 or the first problem's code.
+ * Roots: cfg->roots, or when that is NULL or empty, the timeline's base_dir (if set) then "assets".
+ * Text layers whose font is a file (font_is_file, or a name ending in .ttf/.otf/.ttc/.otc) have it
+ * resolved under the same roots (error path layers[i].font); font then holds the local path.
+ * Not thread-safe for one timeline (it writes tl); separate timelines may resolve concurrently.
  */
 int reel_assets_resolve_timeline(const struct reel_assets_cfg *cfg, struct reel_timeline *tl,
                                  struct reel_log *log, struct reel_errlist *errs);

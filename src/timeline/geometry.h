@@ -21,7 +21,9 @@ void reel_layer_box(const struct reel_timeline *tl, const struct reel_layer *l, 
 /*
  * Where content of size cw x ch lands inside a box bw x bh for a fit mode, in box coordinates:
  * the destination rectangle (dx, dy, dw, dh), which may extend beyond the box (cover, none), in
- * which case it is cropped to the box.
+ * which case it is cropped to the box. cover: scale max(bw/cw, bh/ch), contain: min, both
+ * centred; fill: the box; natural: cw x ch centred. FIT_NONE_ counts as cover. Empty content
+ * (cw or ch <= 0) gives a 0 x 0 rectangle at the box centre.
  */
 void reel_fit_rect(enum reel_fit fit, double cw, double ch, double bw, double bh, double *dx,
                    double *dy, double *dw, double *dh);
@@ -31,6 +33,11 @@ void reel_fit_rect(enum reel_fit fit, double cw, double ch, double bw, double bh
  * box size bw x bh: box origin at anchor, scaled, rotated clockwise about the anchor, placed at
  * (x, y) plus any slide offset. Returns the inverse map (output -> box) in *inv and the forward map
  * (box -> output) in *fwd (either may be NULL). Returns -1 if the scale is 0 (nothing to draw).
+ * The forward map is p_out = R(theta) S (p_box - (anchor_x bw, anchor_y bh)) + (x, y) + slide,
+ * where S = diag(sx, sy), R = [cos -sin; sin cos] (clockwise on a y-down screen), sx, sy, theta,
+ * x, y come from st, and slide is the sum of reel_transition_offset for st->tr_in and st->tr_out
+ * over an out_w x out_h frame.
+ * Multiples of 90 degrees use exact sines and cosines. Returns 0 or -1 (fwd/inv untouched then).
  */
 int reel_layer_transform(const struct reel_layer *l, const struct reel_layer_state *st, double bw,
                          double bh, int out_w, int out_h, struct reel_affine *fwd,

@@ -1,0 +1,546 @@
+/*
+ * The render loop. The render thread evaluates and composes frame n while the encoder thread encodes
+ * frame n-1 (and mixes and encodes the audio up to that frame's time), through a bounded queue: at
+ * most QUEUE_CAP frames are in flight, so memory does not grow with the job's duration.
+ */
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <libavutil/imgutils.h>
+#include <libswscale/swscale.h>
+
+#include "audio/audio.h"
+#include "encode/output.h"
+#include "render/engine.h"
+#include "render/render.h"
+#include "render/scene.h"
+#include "timeline/parse.h"
+
+#define QUEUE_CAP 4
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/* ---- bounded frame queue between the render and encoder threads ---- */
+
+struct frame_queue {
+    pthread_mutex_t lock;
+    pthread_cond_t cond;
+    AVFrame *items[QUEUE_CAP];
+    int head, count;
+    bool closed;  /* producer is done */
+    bool aborted; /* consumer failed: producer must stop */
+};
+
+static void fq_init(struct frame_queue *q)
+{
+    memset(q, 0, sizeof(*q));
+    pthread_mutex_init(&q->lock, NULL);
+    pthread_cond_init(&q->cond, NULL);
+}
+
+static void fq_uninit(struct frame_queue *q)
+{
+    for (int i = 0; i < q->count; i++)
+        av_frame_free(&q->items[(q->head + i) % QUEUE_CAP]);
+    pthread_mutex_destroy(&q->lock);
+    pthread_cond_destroy(&q->cond);
+}
+
+/* Takes ownership of *f. Returns false when the consumer has aborted (the frame is freed). */
+static bool fq_push(struct frame_queue *q, AVFrame **f)
+{
+    pthread_mutex_lock(&q->lock);
+    while (q->count == QUEUE_CAP && !q->aborted)
+        pthread_cond_wait(&q->cond, &q->lock);
+    bool ok = !q->aborted;
+    if (ok) {
+        q->items[(q->head + q->count) % QUEUE_CAP] = *f;
+        q->count++;
+        *f = NULL;
+        pthread_cond_broadcast(&q->cond);
+    }
+    pthread_mutex_unlock(&q->lock);
+    av_frame_free(f);
+    return ok;
+}
+
+/* Returns NULL when the queue is closed and empty. */
+static AVFrame *fq_pop(struct frame_queue *q)
+{
+    pthread_mutex_lock(&q->lock);
+    while (q->count == 0 && !q->closed)
+        pthread_cond_wait(&q->cond, &q->lock);
+    AVFrame *f = NULL;
+    if (q->count) {
+        f = q->items[q->head];
+        q->head = (q->head + 1) % QUEUE_CAP;
+        q->count--;
+        pthread_cond_broadcast(&q->cond);
+    }
+    pthread_mutex_unlock(&q->lock);
+    return f;
+}
+
+static void fq_close(struct frame_queue *q, bool abort)
+{
+    pthread_mutex_lock(&q->lock);
+    q->closed = true;
+    if (abort)
+        q->aborted = true;
+    pthread_cond_broadcast(&q->cond);
+    pthread_mutex_unlock(&q->lock);
+}
+
+/* ---- encoder thread ---- */
+
+struct enc_thread {
+    struct frame_queue q;
+    struct reel_output_file *of;
+    struct reel_audio_mix *mix;
+    const struct reel_timeline *tl;
+    struct reel_log *log;
+    int64_t audio_samples_done;
+    float *audio_buf[8];
+    int audio_chunk;
+    double encode_s, audio_s;
+    pthread_t thread;
+    int ret;
+    struct reel_err err;
+};
+
+/* Mix and encode audio up to output time t_us (exclusive), in chunks of the encoder's frame size. */
+static int write_audio_until(struct enc_thread *et, int64_t t_us)
+{
+    if (!et->mix)
+        return 0;
+    double t0 = now_s();
+    const struct reel_output *o = &et->tl->out;
+    int64_t target = av_rescale(t_us, o->audio_sample_rate, REEL_US);
+    int ret = 0;
+    while (et->audio_samples_done < target) {
+        int n = (int)FFMIN((int64_t)et->audio_chunk, target - et->audio_samples_done);
+        ret = reel_audio_mix_read(et->mix, et->audio_buf, n, &et->err);
+        if (ret < 0)
+            break;
+        ret = reel_output_write_audio(et->of, (const float *const *)et->audio_buf, n, &et->err);
+        if (ret < 0)
+            break;
+        et->audio_samples_done += n;
+    }
+    et->audio_s += now_s() - t0;
+    return ret;
+}
+
+static void *enc_main(void *arg)
+{
+    struct enc_thread *et = arg;
+    reel_log_set_thread_logger(et->log);
+    AVFrame *f;
+    int64_t n = 0;
+    while ((f = fq_pop(&et->q))) {
+        if (et->ret == 0) {
+            double t0 = now_s();
+            et->ret = reel_output_write_video(et->of, f, &et->err);
+            et->encode_s += now_s() - t0;
+            n++;
+            if (et->ret == 0)
+                et->ret = write_audio_until(et, reel_timeline_frame_time_us(et->tl, n));
+            if (et->ret < 0)
+                fq_close(&et->q, true); /* tell the producer to stop */
+        }
+        av_frame_free(&f);
+    }
+    if (et->ret == 0)
+        et->ret = write_audio_until(et, et->tl->out.duration_us);
+    return NULL;
+}
+
+/* ---- engine choice ---- */
+
+const char *reel_render_auto_engine(int gpu_index, struct reel_log *log)
+{
+    struct reel_engine_cfg cfg = {.width = 64, .height = 64, .gpu_index = gpu_index, .log = log};
+    for (int i = 0; reel_engine_registry[i]; i++) {
+        const struct reel_engine_ops *ops = reel_engine_registry[i];
+        struct reel_engine *eng = NULL;
+        if (ops->probe(&cfg) < 0)
+            continue;
+        if (reel_engine_create(ops->name, &cfg, log, &eng, NULL) < 0)
+            continue;
+        struct reel_engine_caps caps = {0};
+        ops->query_caps(eng, &caps);
+        reel_engine_destroy(&eng);
+        if (caps.is_hw)
+            return ops->name;
+    }
+    return "cpu";
+}
+
+static bool caps_have(const struct reel_engine_caps *caps, enum AVPixelFormat fmt)
+{
+    for (int i = 0; i < 8 && caps->pix_fmts[i] != AV_PIX_FMT_NONE; i++)
+        if (caps->pix_fmts[i] == fmt)
+            return true;
+    return false;
+}
+
+/*
+ * Create the engine for a job. "auto" picks a hardware engine when one probes, else cpu; when the
+ * chosen engine fails to start under "auto", the other is used and the result says so. An engine
+ * named explicitly gets no fallback.
+ */
+static int open_engine(const struct reel_render_opts *o, struct reel_engine_cfg *cfg,
+                       struct reel_engine **eng, struct reel_render_result *res)
+{
+    const char *want = o->engine;
+    if (!want || !*want)
+        want = o->tl->engine == REEL_ENGPREF_GL ? "gl" : o->tl->engine == REEL_ENGPREF_CPU ? "cpu" : "auto";
+    bool is_auto = !strcmp(want, "auto");
+    const char *name = is_auto ? reel_render_auto_engine(o->gpu_index, o->log) : want;
+    struct reel_err err = {0};
+    int ret = reel_engine_create(name, cfg, o->log, eng, &err);
+    if (ret < 0 && is_auto) {
+        for (int i = 0; reel_engine_registry[i] && ret < 0; i++) {
+            const char *other = reel_engine_registry[i]->name;
+            if (!strcmp(other, name))
+                continue;
+            REEL_WARN(o->log, "stage=engine engine %s failed to start (%s); continuing on %s", name,
+                      err.msg, other);
+            res->engine_fell_back = true;
+            snprintf(res->fallback_reason, sizeof(res->fallback_reason), "%s: %s", name, err.msg);
+            name = other;
+            ret = reel_engine_create(name, cfg, o->log, eng, &err);
+        }
+    }
+    if (ret < 0) {
+        res->err = err;
+        snprintf(res->err.path, sizeof(res->err.path), "engine");
+        REEL_ERROR(o->log, "stage=engine %s: %s", reel_err_code_str(ret), err.msg);
+        return ret;
+    }
+    snprintf(res->engine, sizeof(res->engine), "%s", name);
+    REEL_INFO(o->log, "stage=engine using engine %s", name);
+    return 0;
+}
+
+/* Convert a frame to another pixel format with swscale (only when the engine cannot produce the
+ * encoder's layout directly). */
+static int convert_frame(struct SwsContext **sws, const AVFrame *src, enum AVPixelFormat fmt,
+                         AVFrame **out)
+{
+    AVFrame *dst = av_frame_alloc();
+    if (!dst)
+        return -REEL_ENOMEM;
+    dst->format = fmt;
+    dst->width = src->width;
+    dst->height = src->height;
+    if (av_frame_get_buffer(dst, 0) < 0) {
+        av_frame_free(&dst);
+        return -REEL_ENOMEM;
+    }
+    *sws = sws_getCachedContext(*sws, src->width, src->height, src->format, dst->width, dst->height,
+                                fmt, SWS_BILINEAR, NULL, NULL, NULL);
+    if (!*sws) {
+        av_frame_free(&dst);
+        return -REEL_ERENDER;
+    }
+    const int *coefs = sws_getCoefficients(SWS_CS_ITU709);
+    sws_setColorspaceDetails(*sws, coefs, 1, coefs, 0, 0, 1 << 16, 1 << 16);
+    sws_scale(*sws, (const uint8_t *const *)src->data, src->linesize, 0, src->height, dst->data,
+              dst->linesize);
+    av_frame_copy_props(dst, src);
+    dst->color_primaries = AVCOL_PRI_BT709;
+    dst->color_trc = AVCOL_TRC_BT709;
+    dst->colorspace = AVCOL_SPC_BT709;
+    dst->color_range = AVCOL_RANGE_MPEG;
+    *out = dst;
+    return 0;
+}
+
+static void fail(struct reel_render_result *res, struct reel_log *log, const char *stage, int code,
+                 const struct reel_err *cause)
+{
+    if (cause && cause->code)
+        res->err = *cause;
+    else
+        reel_err_set(&res->err, code, NULL, "%s", reel_err_default_msg(code));
+    if (!res->err.code)
+        res->err.code = -code;
+    if (!res->err.path[0])
+        snprintf(res->err.path, sizeof(res->err.path), "%s", stage);
+    REEL_ERROR(log, "stage=%s %s: %s", stage, reel_err_code_str(res->err.code), res->err.msg);
+}
+
+/* Poster: <output without extension>.jpg */
+static void poster_path(const char *out, char *buf, size_t cap)
+{
+    snprintf(buf, cap, "%s", out);
+    char *slash = strrchr(buf, '/');
+    char *dot = strrchr(buf, '.');
+    if (dot && (!slash || dot > slash))
+        *dot = 0;
+    size_t len = strlen(buf);
+    snprintf(buf + len, cap - len, ".jpg");
+}
+
+int reel_render_job(const struct reel_render_opts *o, struct reel_render_result *res)
+{
+    const struct reel_timeline *tl = o->tl;
+    struct reel_engine *eng = NULL;
+    struct reel_scene scene = {0};
+    struct reel_output_file *of = NULL;
+    struct SwsContext *sws = NULL;
+    struct enc_thread et = {0};
+    bool thread_started = false;
+    int ret = 0;
+    double t_start = now_s();
+    memset(res, 0, sizeof(*res));
+    reel_log_set_thread_logger(o->log);
+
+    int64_t frames_total = reel_timeline_frame_count(tl);
+    bool has_audio = !o->skip_encode && reel_audio_has_sound(tl) && tl->out.format != REEL_FORMAT_GIF;
+
+    /* Output first: it fixes the pixel format and fails fast on an unwritable destination. */
+    enum AVPixelFormat want_fmt = AV_PIX_FMT_YUV420P;
+    if (!o->skip_encode) {
+        struct reel_output_cfg ocfg = {
+            .path = o->out_path,
+            .out = &tl->out,
+            .pref = o->encoder,
+            .has_audio = has_audio,
+            .threads = o->threads,
+            .gpu_index = o->gpu_index,
+        };
+        struct reel_err err = {0};
+        ret = reel_output_open(&ocfg, o->log, &of, &err);
+        if (ret < 0) {
+            fail(res, o->log, "encode", ret, &err);
+            goto out;
+        }
+        want_fmt = reel_output_pix_fmt(of);
+        snprintf(res->encoder, sizeof(res->encoder), "%s", reel_output_encoder_name(of));
+    }
+
+    struct reel_engine_cfg ecfg = {
+        .width = tl->out.width,
+        .height = tl->out.height,
+        .pix_fmt = want_fmt,
+        .threads = o->threads,
+        .gpu_index = o->gpu_index,
+        .log = o->log,
+    };
+    double t0 = now_s();
+    struct reel_log scene_log;
+    reel_log_init(&scene_log, o->log, NULL, "raster");
+    struct reel_limits lim;
+    reel_limits_default(&lim);
+    struct reel_err err = {0};
+    ret = reel_scene_init(&scene, tl, o->font_dirs, lim.max_source_px, &scene_log, &err);
+    if (ret < 0) {
+        fail(res, o->log, "raster", ret, &err);
+        goto out;
+    }
+    /* The engine's output layout: the encoder's when the engine offers it, else RGBA converted here. */
+    ret = open_engine(o, &ecfg, &eng, res);
+    if (ret < 0)
+        goto out;
+    struct reel_engine_caps caps = {0};
+    eng->ops->query_caps(eng, &caps);
+    if (!caps_have(&caps, want_fmt)) {
+        ecfg.pix_fmt = AV_PIX_FMT_RGBA;
+        eng->cfg.pix_fmt = AV_PIX_FMT_RGBA;
+    }
+    ret = eng->ops->prepare(eng, &scene);
+    if (ret < 0) {
+        fail(res, o->log, "prepare", ret, &eng->err);
+        goto out;
+    }
+    res->times.prepare_s = now_s() - t0;
+
+    if (!o->skip_encode) {
+        fq_init(&et.q);
+        et.of = of;
+        et.tl = tl;
+        et.log = o->log;
+        if (has_audio) {
+            ret = reel_audio_mix_create(tl, o->log, &et.mix, &err);
+            if (ret < 0) {
+                fail(res, o->log, "audio", ret, &err);
+                fq_uninit(&et.q);
+                goto out;
+            }
+            et.audio_chunk = reel_output_audio_frame_size(of);
+            if (et.audio_chunk <= 0)
+                et.audio_chunk = 1024;
+            for (int c = 0; c < tl->out.audio_channels && c < 8; c++)
+                et.audio_buf[c] = calloc((size_t)et.audio_chunk, sizeof(float));
+        }
+        if (pthread_create(&et.thread, NULL, enc_main, &et) != 0) {
+            ret = reel_err_set(&res->err, REEL_EINTERNAL, "encode", "cannot start encoder thread");
+            fq_uninit(&et.q);
+            goto out;
+        }
+        thread_started = true;
+    }
+
+    double last_progress = 0;
+    for (int64_t n = 0; n < frames_total; n++) {
+        if (o->cancel && atomic_load(o->cancel)) {
+            ret = reel_err_set(&res->err, REEL_ECANCELED, "render", "the job was canceled");
+            REEL_WARN(o->log, "stage=render canceled at frame %lld", (long long)n);
+            break;
+        }
+        int64_t t_us = reel_timeline_frame_time_us(tl, n);
+        AVFrame *frame = NULL;
+        double r0 = now_s();
+        ret = eng->ops->render(eng, t_us, &frame);
+        if (ret == 0 && frame->format != want_fmt && !o->skip_encode) {
+            AVFrame *conv = NULL;
+            ret = convert_frame(&sws, frame, want_fmt, &conv);
+            av_frame_free(&frame);
+            frame = conv;
+        }
+        res->times.render_s += now_s() - r0;
+        if (ret < 0) {
+            av_frame_free(&frame);
+            fail(res, o->log, "render", ret, &eng->err);
+            break;
+        }
+        frame->pts = n;
+        res->frames = n + 1;
+        if (o->skip_encode) {
+            av_frame_free(&frame);
+        } else if (!fq_push(&et.q, &frame)) {
+            break; /* the encoder thread failed; its error is reported below */
+        }
+        double t = now_s();
+        if (o->progress && (t - last_progress >= 0.25 || n + 1 == frames_total)) {
+            last_progress = t;
+            struct reel_progress p = {.frames_done = n + 1, .frames_total = frames_total};
+            p.elapsed_s = t - t_start;
+            p.fps = p.elapsed_s > 0 ? (double)(n + 1) / p.elapsed_s : 0;
+            p.eta_s = p.fps > 0 ? (double)(frames_total - n - 1) / p.fps : 0;
+            o->progress(o->progress_opaque, &p);
+        }
+    }
+
+    if (thread_started) {
+        fq_close(&et.q, ret < 0);
+        pthread_join(et.thread, NULL);
+        thread_started = false;
+        res->times.encode_s = et.encode_s;
+        res->times.audio_s = et.audio_s;
+        if (ret == 0 && et.ret < 0) {
+            ret = et.ret;
+            fail(res, o->log, "encode", ret, &et.err);
+        }
+    }
+    if (ret < 0)
+        goto out;
+
+    if (!o->skip_encode && tl->out.has_poster) {
+        AVFrame *pf = NULL;
+        char ppath[4096];
+        poster_path(o->out_path, ppath, sizeof(ppath));
+        ret = eng->ops->render(eng, tl->out.poster_us, &pf);
+        if (ret == 0)
+            ret = reel_write_jpeg(pf, ppath, &err);
+        else
+            err = eng->err;
+        av_frame_free(&pf);
+        if (ret < 0) {
+            fail(res, o->log, "poster", ret, &err);
+            goto out;
+        }
+    }
+
+    if (of) {
+        double f0 = now_s();
+        ret = reel_output_finish(&of, &res->bytes, &err);
+        res->times.encode_s += now_s() - f0;
+        if (ret < 0) {
+            fail(res, o->log, "mux", ret, &err);
+            goto out;
+        }
+    }
+
+out:
+    if (thread_started) {
+        fq_close(&et.q, true);
+        pthread_join(et.thread, NULL);
+    }
+    if (et.of) {
+        fq_uninit(&et.q);
+        reel_audio_mix_destroy(&et.mix);
+        for (int c = 0; c < 8; c++)
+            free(et.audio_buf[c]);
+    }
+    reel_output_abort(&of);
+    sws_freeContext(sws);
+    reel_engine_destroy(&eng);
+    reel_scene_uninit(&scene);
+    res->times.total_s = now_s() - t_start;
+    return ret < 0 ? ret : 0;
+}
+
+int reel_render_still(const struct reel_render_opts *o, int64_t t_us, const char *png_path,
+                      struct reel_render_result *res)
+{
+    const struct reel_timeline *tl = o->tl;
+    struct reel_engine *eng = NULL;
+    struct reel_scene scene = {0};
+    struct reel_err err = {0};
+    AVFrame *frame = NULL;
+    memset(res, 0, sizeof(*res));
+    struct reel_limits lim;
+    reel_limits_default(&lim);
+    int ret = reel_scene_init(&scene, tl, o->font_dirs, lim.max_source_px, o->log, &err);
+    if (ret < 0) {
+        fail(res, o->log, "raster", ret, &err);
+        goto out;
+    }
+    struct reel_engine_cfg ecfg = {
+        .width = tl->out.width,
+        .height = tl->out.height,
+        .pix_fmt = AV_PIX_FMT_RGBA,
+        .threads = o->threads,
+        .gpu_index = o->gpu_index,
+        .log = o->log,
+    };
+    ret = open_engine(o, &ecfg, &eng, res);
+    if (ret < 0)
+        goto out;
+    ret = eng->ops->prepare(eng, &scene);
+    if (ret == 0)
+        ret = eng->ops->render(eng, t_us, &frame);
+    if (ret < 0) {
+        fail(res, o->log, "render", ret, &eng->err);
+        goto out;
+    }
+    if (frame->format != AV_PIX_FMT_RGBA) {
+        ret = reel_err_set(&res->err, REEL_ERENDER, "render", "engine returned a non-RGBA frame");
+        goto out;
+    }
+    struct reel_image img = {
+        .width = frame->width,
+        .height = frame->height,
+        .stride = frame->linesize[0],
+        .data = frame->data[0],
+    };
+    ret = reel_image_write_png(&img, png_path, &err);
+    if (ret < 0)
+        fail(res, o->log, "output", ret, &err);
+    res->frames = 1;
+out:
+    av_frame_free(&frame);
+    reel_engine_destroy(&eng);
+    reel_scene_uninit(&scene);
+    return ret < 0 ? ret : 0;
+}

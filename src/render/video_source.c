@@ -1,0 +1,353 @@
+/*
+ * Video source: one file's best video stream, decoded forward with libavcodec (software, frame
+ * threads). Two frames are kept: the current one (the answer to the last query) and the next one
+ * decoded after it, which tells whether a later query still maps to the current frame. Timestamps
+ * are converted once to microseconds from the stream's start, so callers never see time bases.
+ */
+#include <errno.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <libavcodec/avcodec.h>
+#include <libavformat/avformat.h>
+#include <libavutil/dict.h>
+#include <libavutil/mathematics.h>
+
+#include "render/video_source.h"
+#include "timeline/timeline.h"
+
+/* Queries further ahead than this seek (when a keyframe lies in between) instead of decoding every
+ * frame up to the target. */
+#define FAR_AHEAD_US (2 * REEL_US)
+/* How often a backward seek that landed after the target is retried further back. */
+#define SEEK_RETRIES 4
+
+struct reel_video_source {
+    char *path;
+    struct reel_log *log;
+    AVFormatContext *fmt;
+    AVCodecContext *dec;
+    AVPacket *pkt;
+    int stream;
+    AVRational tb;
+    int64_t start_pts;     /* stream start in tb; subtracted so the first frame is near 0 */
+    int64_t frame_dur_us;  /* nominal frame duration, for frames without a timestamp */
+    AVFrame *cur, *next;   /* pts in microseconds */
+    bool has_cur, has_next;
+    bool input_done;       /* demuxer hit the end; the decoder has been sent a flush */
+    bool decoder_done;     /* decoder returned EOF: no frame after next */
+    int64_t last_pts_us;   /* pts of the newest decoded frame, for monotonic timestamps */
+    int64_t first_pts_us;  /* pts of the stream's first frame */
+    int width, height;
+};
+
+static int averr(struct reel_video_source *vs, struct reel_err *err, int code, int ret,
+                 const char *what)
+{
+    char buf[AV_ERROR_MAX_STRING_SIZE] = {0};
+    av_strerror(ret, buf, sizeof(buf));
+    REEL_WARN(vs->log, "video source %s: %s: %s", vs->path, what, buf);
+    return reel_err_set(err, code, NULL, "%s: %s: %s (AVERROR %d)", vs->path, what, buf, ret);
+}
+
+/* Microseconds from the stream's start for a decoded frame, forced to increase strictly so that
+ * "the last frame whose pts <= t" is always well defined even with broken timestamps. */
+static int64_t frame_time_us(struct reel_video_source *vs, const AVFrame *f)
+{
+    int64_t ts = f->best_effort_timestamp;
+    if (ts == AV_NOPTS_VALUE)
+        ts = f->pts;
+    int64_t us;
+    if (ts == AV_NOPTS_VALUE)
+        us = vs->last_pts_us == INT64_MIN ? 0 : vs->last_pts_us + vs->frame_dur_us;
+    else
+        us = av_rescale_q(ts - vs->start_pts, vs->tb, AV_TIME_BASE_Q);
+    if (vs->last_pts_us != INT64_MIN && us <= vs->last_pts_us)
+        us = vs->last_pts_us + 1;
+    return us;
+}
+
+/*
+ * Decode the next frame into *dst. Returns 0, AVERROR_EOF at the end of the stream, or another
+ * negative AVERROR.
+ */
+static int decode_one(struct reel_video_source *vs, AVFrame *dst)
+{
+    for (;;) {
+        int ret = avcodec_receive_frame(vs->dec, dst);
+        if (ret == 0) {
+            dst->pts = frame_time_us(vs, dst);
+            vs->last_pts_us = dst->pts;
+            return 0;
+        }
+        if (ret == AVERROR_EOF) {
+            vs->decoder_done = true;
+            return AVERROR_EOF;
+        }
+        if (ret != AVERROR(EAGAIN))
+            return ret;
+        if (vs->input_done)
+            return AVERROR_EOF;
+        ret = av_read_frame(vs->fmt, vs->pkt);
+        if (ret == AVERROR_EOF) {
+            vs->input_done = true;
+            ret = avcodec_send_packet(vs->dec, NULL);
+            if (ret < 0 && ret != AVERROR_EOF)
+                return ret;
+            continue;
+        }
+        if (ret < 0)
+            return ret;
+        if (vs->pkt->stream_index == vs->stream) {
+            ret = avcodec_send_packet(vs->dec, vs->pkt);
+            /* A damaged packet is skipped like players do; the next keyframe recovers. */
+            if (ret < 0 && ret != AVERROR(EAGAIN) && ret != AVERROR_INVALIDDATA) {
+                av_packet_unref(vs->pkt);
+                return ret;
+            }
+        }
+        av_packet_unref(vs->pkt);
+    }
+}
+
+/* Decode into next; has_next says whether one exists. */
+static int fill_next(struct reel_video_source *vs)
+{
+    av_frame_unref(vs->next);
+    vs->has_next = false;
+    int ret = decode_one(vs, vs->next);
+    if (ret == AVERROR_EOF)
+        return 0;
+    if (ret < 0)
+        return ret;
+    vs->has_next = true;
+    return 0;
+}
+
+/* Make next the current frame and decode a new next. */
+static int advance(struct reel_video_source *vs)
+{
+    AVFrame *t = vs->cur;
+    vs->cur = vs->next;
+    vs->next = t;
+    vs->has_cur = true;
+    return fill_next(vs);
+}
+
+/* Seek to the keyframe at or before target_us and decode the first frame after it into cur. */
+static int seek_to(struct reel_video_source *vs, int64_t target_us)
+{
+    int64_t ts = av_rescale_q(target_us, AV_TIME_BASE_Q, vs->tb) + vs->start_pts;
+    int ret = av_seek_frame(vs->fmt, vs->stream, ts, AVSEEK_FLAG_BACKWARD);
+    if (ret < 0) {
+        /* Some demuxers cannot seek by timestamp; restarting from the beginning always works. */
+        ret = avformat_seek_file(vs->fmt, vs->stream, INT64_MIN, vs->start_pts, vs->start_pts, 0);
+        if (ret < 0)
+            return ret;
+    }
+    avcodec_flush_buffers(vs->dec);
+    vs->input_done = false;
+    vs->decoder_done = false;
+    vs->last_pts_us = INT64_MIN;
+    vs->has_cur = vs->has_next = false;
+    av_frame_unref(vs->cur);
+    ret = decode_one(vs, vs->cur);
+    if (ret < 0)
+        return ret;
+    vs->has_cur = true;
+    return fill_next(vs);
+}
+
+int reel_video_source_open(const char *path, int threads, struct reel_log *log,
+                           struct reel_video_source **out, struct reel_err *err)
+{
+    *out = NULL;
+    AVDictionary *opts = NULL;
+    char *url = NULL;
+    int ret;
+    struct reel_video_source *vs = calloc(1, sizeof(*vs));
+    if (!vs || !(vs->path = strdup(path ? path : ""))) {
+        ret = reel_err_set(err, REEL_ENOMEM, NULL, "out of memory");
+        goto fail;
+    }
+    vs->log = log;
+    vs->last_pts_us = INT64_MIN;
+
+    /* The "file:" prefix keeps a colon in a file name from being read as a protocol; the
+     * whitelist keeps anything inside the container (playlists, references) on local files. */
+    size_t n = strlen(vs->path) + 6;
+    if (!(url = malloc(n))) {
+        ret = reel_err_set(err, REEL_ENOMEM, NULL, "out of memory");
+        goto fail;
+    }
+    snprintf(url, n, "file:%s", vs->path);
+    av_dict_set(&opts, "protocol_whitelist", "file", 0);
+    ret = avformat_open_input(&vs->fmt, url, NULL, &opts);
+    if (ret < 0) {
+        int code = ret == AVERROR(ENOENT) || ret == AVERROR(EACCES) ? REEL_EASSET_NOT_FOUND
+                   : ret == AVERROR_INVALIDDATA                     ? REEL_EASSET_UNSUPPORTED
+                                                                    : REEL_EDECODE;
+        ret = averr(vs, err, code, ret, "cannot open");
+        goto fail;
+    }
+    ret = avformat_find_stream_info(vs->fmt, NULL);
+    if (ret < 0) {
+        ret = averr(vs, err, REEL_EDECODE, ret, "cannot read stream information");
+        goto fail;
+    }
+    const AVCodec *codec = NULL;
+    ret = av_find_best_stream(vs->fmt, AVMEDIA_TYPE_VIDEO, -1, -1, &codec, 0);
+    if (ret < 0) {
+        ret = averr(vs, err, REEL_EASSET_UNSUPPORTED, ret,
+                    ret == AVERROR_STREAM_NOT_FOUND ? "no video stream" : "no decoder for the video");
+        goto fail;
+    }
+    vs->stream = ret;
+    AVStream *st = vs->fmt->streams[vs->stream];
+    for (unsigned i = 0; i < vs->fmt->nb_streams; i++)
+        if ((int)i != vs->stream)
+            vs->fmt->streams[i]->discard = AVDISCARD_ALL;
+    vs->tb = st->time_base;
+    vs->start_pts = st->start_time != AV_NOPTS_VALUE ? st->start_time : 0;
+    AVRational fr = st->avg_frame_rate.num > 0 ? st->avg_frame_rate : st->r_frame_rate;
+    vs->frame_dur_us = fr.num > 0 && fr.den > 0 ? av_rescale(REEL_US, fr.den, fr.num) : 40000;
+    if (vs->frame_dur_us <= 0)
+        vs->frame_dur_us = 40000;
+
+    if (!(vs->dec = avcodec_alloc_context3(codec))) {
+        ret = reel_err_set(err, REEL_ENOMEM, NULL, "out of memory");
+        goto fail;
+    }
+    ret = avcodec_parameters_to_context(vs->dec, st->codecpar);
+    if (ret < 0) {
+        ret = averr(vs, err, REEL_EDECODE, ret, "bad codec parameters");
+        goto fail;
+    }
+    vs->dec->pkt_timebase = vs->tb;
+    vs->dec->thread_count = threads > 0 ? threads : 0;
+    vs->dec->thread_type = FF_THREAD_FRAME | FF_THREAD_SLICE;
+    ret = avcodec_open2(vs->dec, codec, NULL);
+    if (ret < 0) {
+        ret = averr(vs, err, REEL_EASSET_UNSUPPORTED, ret, "cannot open the video decoder");
+        goto fail;
+    }
+    vs->width = vs->dec->width;
+    vs->height = vs->dec->height;
+    if (!(vs->pkt = av_packet_alloc()) || !(vs->cur = av_frame_alloc()) ||
+        !(vs->next = av_frame_alloc())) {
+        ret = reel_err_set(err, REEL_ENOMEM, NULL, "out of memory");
+        goto fail;
+    }
+
+    /* Decode the first frame now: it fixes the true size and the first timestamp, and a file
+     * that cannot produce a single picture fails here, at prepare time, not mid-render. */
+    ret = decode_one(vs, vs->cur);
+    if (ret < 0) {
+        ret = averr(vs, err, ret == AVERROR_EOF ? REEL_EASSET_UNSUPPORTED : REEL_EDECODE, ret,
+                    ret == AVERROR_EOF ? "the video stream has no frames" : "decoding failed");
+        goto fail;
+    }
+    vs->has_cur = true;
+    vs->first_pts_us = vs->cur->pts;
+    vs->width = vs->cur->width;
+    vs->height = vs->cur->height;
+    ret = fill_next(vs);
+    if (ret < 0) {
+        ret = averr(vs, err, REEL_EDECODE, ret, "decoding failed");
+        goto fail;
+    }
+    *out = vs;
+    vs = NULL;
+    ret = 0;
+fail:
+    av_dict_free(&opts);
+    free(url);
+    reel_video_source_close(&vs);
+    return ret;
+}
+
+void reel_video_source_close(struct reel_video_source **pvs)
+{
+    struct reel_video_source *vs = pvs ? *pvs : NULL;
+    if (!vs)
+        return;
+    av_frame_free(&vs->cur);
+    av_frame_free(&vs->next);
+    av_packet_free(&vs->pkt);
+    avcodec_free_context(&vs->dec);
+    avformat_close_input(&vs->fmt);
+    free(vs->path);
+    free(vs);
+    *pvs = NULL;
+}
+
+/* Whether the container's index has a keyframe after the current frame and at or before
+ * target_us, i.e. whether a seek would skip decoding work rather than add to it. */
+static bool keyframe_between(struct reel_video_source *vs, int64_t target_us)
+{
+    AVStream *st = vs->fmt->streams[vs->stream];
+    int64_t ts = av_rescale_q(target_us, AV_TIME_BASE_Q, vs->tb) + vs->start_pts;
+    const AVIndexEntry *e = avformat_index_get_entry_from_timestamp(st, ts, AVSEEK_FLAG_BACKWARD);
+    if (!e || e->timestamp == AV_NOPTS_VALUE)
+        return false;
+    int64_t kf_us = av_rescale_q(e->timestamp - vs->start_pts, vs->tb, AV_TIME_BASE_Q);
+    return kf_us > vs->cur->pts + vs->frame_dur_us;
+}
+
+/* Seek so that cur is the last frame at or before source_us (or the first frame of the stream).
+ * An index entry may point past the target (or past the last frame); then the seek is retried
+ * from further back, and finally from the stream's first frame. */
+static int seek_for(struct reel_video_source *vs, int64_t source_us, struct reel_err *err)
+{
+    int64_t target = source_us;
+    for (int attempt = 0;; attempt++) {
+        int ret = seek_to(vs, target);
+        bool past_end = ret == AVERROR_EOF;
+        if (ret < 0 && !past_end)
+            return averr(vs, err, REEL_EDECODE, ret, "seeking failed");
+        if (!past_end && (vs->cur->pts <= source_us || target <= vs->first_pts_us))
+            return 0;
+        if (target <= vs->first_pts_us)
+            return averr(vs, err, REEL_EDECODE, ret, "no frame after seeking to the start");
+        if (attempt >= SEEK_RETRIES)
+            target = vs->first_pts_us;
+        else
+            target -= REEL_US << attempt;
+        if (target < vs->first_pts_us)
+            target = vs->first_pts_us;
+    }
+}
+
+int reel_video_source_get(struct reel_video_source *vs, int64_t source_us, const AVFrame **frame,
+                          struct reel_err *err)
+{
+    *frame = NULL;
+    int ret;
+    /* Before the first frame the first frame is shown, so the target never needs to go lower. */
+    if (source_us < vs->first_pts_us)
+        source_us = vs->first_pts_us;
+
+    bool behind = vs->has_cur && source_us < vs->cur->pts;
+    bool far = vs->has_cur && vs->has_next && source_us >= vs->next->pts &&
+               source_us - vs->cur->pts > FAR_AHEAD_US && keyframe_between(vs, source_us);
+    if (!vs->has_cur || behind || far) {
+        ret = seek_for(vs, source_us, err);
+        if (ret < 0)
+            return ret;
+    }
+    while (vs->has_next && vs->next->pts <= source_us) {
+        ret = advance(vs);
+        if (ret < 0)
+            return averr(vs, err, REEL_EDECODE, ret, "decoding failed");
+    }
+    *frame = vs->cur;
+    return 0;
+}
+
+void reel_video_source_size(const struct reel_video_source *vs, int *w, int *h)
+{
+    *w = vs->width;
+    *h = vs->height;
+}

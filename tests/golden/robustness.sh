@@ -1,0 +1,82 @@
+#!/usr/bin/env bash
+# CLI robustness: bad inputs end with the right error code, exit status 1 (not a crash) and no file
+# at the output path. Usage: robustness.sh REEL SOURCE_DIR
+set -uo pipefail
+reel=$1 src=$2
+dir=$(mktemp -d "${TMPDIR:-/tmp}/reel-robust.XXXXXX")
+trap 'rm -rf "$dir"' EXIT
+fails=0 passes=0
+
+# run NAME WANT_STATUS WANT_CODE OUTFILE -- reel args...
+run() {
+  local name=$1 want_status=$2 want_code=$3 out=$4; shift 5
+  "$reel" "$@" >"$dir/$name.out" 2>"$dir/$name.err"
+  local st=$?
+  local ok=1
+  [ "$st" = "$want_status" ] || { echo "FAIL: $name exited $st, expected $want_status"; ok=0; }
+  if [ -n "$want_code" ] && ! grep -q "error: $want_code " "$dir/$name.err"; then
+    echo "FAIL: $name: stderr lacks '$want_code':"; cat "$dir/$name.err"; ok=0
+  fi
+  if [ -n "$out" ] && [ -e "$out" ]; then echo "FAIL: $name left $out behind"; ok=0; fi
+  if [ -n "$out" ] && ls -a "$(dirname "$out")" 2>/dev/null | grep -q '\.partial$'; then
+    echo "FAIL: $name left a temporary file in $(dirname "$out")"; ok=0
+  fi
+  if [ $ok = 1 ]; then passes=$((passes + 1)); else fails=$((fails + 1)); fi
+}
+
+W='"output": {"width": 320, "height": 240, "fps": 10, "duration": 1}'
+mkdir -p "$dir/out"
+
+printf '{ %s, "layers": [ { "type": "video", "src": "missing.mp4" } ] }\n' "$W" > "$dir/missing.json"
+run missing_asset 1 asset_not_found "$dir/out/a.mp4" -- render "$dir/missing.json" -o "$dir/out/a.mp4"
+
+head -c 65536 /dev/urandom > "$dir/corrupt.mp4"
+printf '{ %s, "layers": [ { "type": "video", "src": "corrupt.mp4" } ] }\n' "$W" > "$dir/corrupt.json"
+run corrupt_video 1 decode_failed "$dir/out/b.mp4" -- render "$dir/corrupt.json" -o "$dir/out/b.mp4"
+
+# a valid MP4 header followed by garbage: probing succeeds, decoding must fail cleanly
+if command -v ffmpeg >/dev/null; then
+  ffmpeg -loglevel error -y -f lavfi -i testsrc2=size=320x240:rate=10:duration=2 -c:v libx264 \
+    -pix_fmt yuv420p "$dir/good.mp4"
+  python3 - "$dir/good.mp4" "$dir/trunc.mp4" <<'PY'
+import sys
+data = bytearray(open(sys.argv[1], "rb").read())
+# keep the container structure, scramble the coded picture data
+mdat = data.find(b"mdat")
+for i in range(mdat + 64, len(data), 7):
+    data[i] ^= 0x5A
+open(sys.argv[2], "wb").write(data)
+PY
+  printf '{ %s, "layers": [ { "type": "video", "src": "trunc.mp4" } ] }\n' "$W" > "$dir/trunc.json"
+  "$reel" render "$dir/trunc.json" -o "$dir/out/c.mp4" >/dev/null 2>"$dir/trunc.err"
+  st=$?
+  if [ $st -ge 2 ]; then echo "FAIL: scrambled video crashed or misused (status $st)"; cat "$dir/trunc.err"; fails=$((fails + 1)); else passes=$((passes + 1)); fi
+fi
+
+printf '{ %s, "layers": [ { "type": "color", "color": "#123456" } ] }\n' "$W" > "$dir/ok.json"
+run unwritable_dir 1 output_failed "" -- render "$dir/ok.json" -o "$dir/no/such/dir/out.mp4"
+run ok_render 0 "" "" -- render "$dir/ok.json" -o "$dir/out/ok.mp4"
+[ -s "$dir/out/ok.mp4" ] || { echo "FAIL: ok_render wrote nothing"; fails=$((fails + 1)); }
+
+printf '{ "output": { "width": 321 }, "layers": [ ] ' > "$dir/bad.json"
+run invalid_json 1 invalid_json "" -- render "$dir/bad.json" -o "$dir/out/d.mp4"
+printf '{ "output": { "width": 321, "duration": 1 }, "layers": [ { "type": "color", "color": "#zzz" } ] }\n' > "$dir/bad2.json"
+run validate_bad 1 "" "" -- validate "$dir/bad2.json"
+grep -q "output.width" "$dir/validate_bad.err" && grep -q "layers\[0\].color" "$dir/validate_bad.err" \
+  && passes=$((passes + 1)) || { echo "FAIL: validate did not list every problem"; cat "$dir/validate_bad.err"; fails=$((fails + 1)); }
+run validate_ok 0 "" "" -- validate "$dir/ok.json"
+run usage_no_output 2 "" "" -- render "$dir/ok.json"
+run usage_bad_engine 2 "" "" -- render "$dir/ok.json" -o "$dir/out/e.mp4" --engine vulkan
+run no_job_file 1 not_found "" -- render "$dir/nope.json" -o "$dir/out/f.mp4"
+run nvenc_missing 1 encoder_unavailable "$dir/out/g.mp4" -- render "$dir/ok.json" -o "$dir/out/g.mp4" --encoder nvenc
+
+# merge fields from --data, and the JSON progress lines
+printf '{ "output": { "width": 320, "height": 240, "fps": 10, "duration": "{{d}}" }, "layers": [ { "type": "color", "color": "{{c|#00ff00}}" } ] }\n' > "$dir/merge.json"
+run merge_missing 1 invalid_job "" -- render "$dir/merge.json" -o "$dir/out/h.mp4"
+run merge_ok 0 "" "" -- render "$dir/merge.json" -o "$dir/out/h.mp4" --data d=2 --progress=json
+if ! grep -q '"frames_total":20' "$dir/merge_ok.out"; then
+  echo "FAIL: --progress=json printed no line with frames_total 20"; cat "$dir/merge_ok.out"; fails=$((fails + 1))
+else passes=$((passes + 1)); fi
+
+echo "robustness: $passes passed, $fails failed"
+[ "$fails" = 0 ]
