@@ -17,9 +17,9 @@
 #include "timeline/timeline.h"
 
 struct reel_assets_cfg {
-    const char *const *roots; /* NULL-terminated folders, searched in order */
-    const char *cache_dir;    /* URL cache; NULL = $XDG_CACHE_HOME/reel or ~/.cache/reel */
-    bool allow_private_urls;  /* allow loopback/private/link-local targets (tests only) */
+    const char *const *roots;         /* NULL-terminated folders, searched in order */
+    const char *cache_dir;            /* URL cache; NULL = $XDG_CACHE_HOME/reel or ~/.cache/reel */
+    bool allow_private_urls;          /* allow loopback/private/link-local targets (tests only) */
     const struct reel_limits *limits; /* NULL = defaults */
 };
 
@@ -49,7 +49,7 @@ struct reel_media_info {
     int64_t duration_us; /* 0 when unknown or a still image */
     bool has_video, has_audio;
     int width, height;
-    bool is_still;       /* single-picture format (png/jpeg/webp) */
+    bool is_still; /* single-picture format (png/jpeg/webp) */
 };
 
 /* Probe a local media file. Errors: -REEL_EASSET_NOT_FOUND, -REEL_EASSET_UNSUPPORTED (not an
@@ -63,14 +63,15 @@ struct AVDictionary;
 void reel_media_open_options(struct AVDictionary **opts);
 
 /*
- * Resolve and probe every media layer of a timeline: sets src_path and media_* fields, fills default
- * durations (video/audio: media length / speed after trim unless looped; others: to the end of the
- * output), and the output duration (the end of the last layer) when not given. Every problem goes to
- * errs with its path (layers[2].src, output.duration). Returns 0 or the first problem's code.
- * Roots: cfg->roots, or when that is NULL or empty, the timeline's base_dir (if set) then "assets".
- * Text layers whose font is a file (font_is_file, or a name ending in .ttf/.otf/.ttc/.otc) have it
- * resolved under the same roots (error path layers[i].font); font then holds the local path.
- * Not thread-safe for one timeline (it writes tl); separate timelines may resolve concurrently.
+ * Resolve and probe every media layer of a timeline: sets src_path and media_* fields, fills
+ * default durations (video/audio: media length / speed after trim unless looped; others: to the end
+ * of the output), and the output duration (the end of the last layer) when not given. Every problem
+ * goes to errs with its path (layers[2].src, output.duration). Returns 0 or the first problem's
+ * code. Roots: cfg->roots, or when that is NULL or empty, the timeline's base_dir (if set) then
+ * "assets". Text layers whose font is a file (font_is_file, or a name ending in
+ * .ttf/.otf/.ttc/.otc) have it resolved under the same roots (error path layers[i].font); font then
+ * holds the local path. Not thread-safe for one timeline (it writes tl); separate timelines may
+ * resolve concurrently.
  */
 int reel_assets_resolve_timeline(const struct reel_assets_cfg *cfg, struct reel_timeline *tl,
                                  struct reel_log *log, struct reel_errlist *errs);

@@ -177,6 +177,7 @@ static void init_curl(void)
 struct transfer {
     FILE *fp;
     int64_t bytes, max_bytes;
+    int64_t limit_us; /* the configured time limit, for messages */
     bool too_big;
     bool allow_private;
     bool refused_addr;
@@ -208,7 +209,11 @@ static curl_socket_t on_open_socket(void *opaque, curlsocktype purpose, struct c
         addr_str(&a->addr, t->refused, sizeof(t->refused));
         return CURL_SOCKET_BAD;
     }
+#ifdef SOCK_CLOEXEC
+    return socket(a->family, a->socktype | SOCK_CLOEXEC, a->protocol);
+#else
     return socket(a->family, a->socktype, a->protocol);
+#endif
 }
 
 /* For messages: the URL without its query or fragment (they may carry credentials). */
@@ -219,12 +224,12 @@ static int shown_len(const char *url)
 }
 
 struct target {
-    char host[256];    /* without brackets */
+    char host[256]; /* without brackets */
     char port[8];
-    char pin[320];     /* CURLOPT_RESOLVE entry; empty for IP literals */
+    char pin[1024]; /* CURLOPT_RESOLVE entry; empty for IP literals */
 };
 
-/* Check scheme and host of url, resolve the host and pick the address to connect to. */
+/* Check the scheme and host of url, resolve and check the host, and build the address pin. */
 static int check_target(const char *url, bool allow_private, struct target *tg,
                         struct reel_err *err)
 {
@@ -239,14 +244,14 @@ static int check_target(const char *url, bool allow_private, struct target *tg,
         curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK ||
         curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK ||
         curl_url_get(u, CURLUPART_PORT, &port, CURLU_DEFAULT_PORT) != CURLUE_OK) {
-        ret = reel_err_set(err, REEL_EASSET_FETCH, NULL, "malformed URL '%.*s'", shown_len(url),
-                           url);
+        ret =
+            reel_err_set(err, REEL_EASSET_FETCH, NULL, "malformed URL '%.*s'", shown_len(url), url);
         goto out;
     }
     if (strcmp(scheme, "http") && strcmp(scheme, "https")) {
-        ret = reel_err_set(err, REEL_EASSET_UNSUPPORTED, NULL,
-                           "unsupported URL scheme '%s:' (only http and https are fetched)",
-                           scheme);
+        ret =
+            reel_err_set(err, REEL_EASSET_UNSUPPORTED, NULL,
+                         "unsupported URL scheme '%s:' (only http and https are fetched)", scheme);
         goto out;
     }
     size_t hl = strlen(host);
@@ -268,13 +273,18 @@ static int check_target(const char *url, bool allow_private, struct target *tg,
     hints.ai_socktype = SOCK_STREAM;
     int gai = getaddrinfo(tg->host, tg->port, &hints, &res);
     if (gai != 0) {
-        ret = reel_err_set(err, REEL_EASSET_FETCH, NULL, "cannot resolve host '%s': %s",
-                           tg->host, gai_strerror(gai));
+        ret = reel_err_set(err, REEL_EASSET_FETCH, NULL, "cannot resolve host '%s': %s", tg->host,
+                           gai_strerror(gai));
         goto out;
     }
     /* Any forbidden answer refuses the host: a name that also maps to an internal address is
-     * not one to trust with the others. */
-    char first[INET6_ADDRSTRLEN] = "";
+     * not one to trust with the others. The checked answers are then pinned (CURLOPT_RESOLVE),
+     * all of them so that a host with an unreachable IPv6 address still works over IPv4. */
+    unsigned char lit[sizeof(struct in6_addr)];
+    bool is_literal =
+        inet_pton(AF_INET, tg->host, lit) == 1 || inet_pton(AF_INET6, tg->host, lit) == 1;
+    int n_addr = 0;
+    size_t o = (size_t)snprintf(tg->pin, sizeof(tg->pin), "%s:%s:", tg->host, tg->port);
     for (struct addrinfo *ai = res; ai; ai = ai->ai_next) {
         char a[INET6_ADDRSTRLEN];
         if (ai->ai_family != AF_INET && ai->ai_family != AF_INET6)
@@ -287,21 +297,24 @@ static int check_target(const char *url, bool allow_private, struct target *tg,
                                shown_len(url), url, tg->host, a);
             goto out;
         }
-        if (!first[0])
-            snprintf(first, sizeof(first), "%s", a);
+        bool v6 = ai->ai_family == AF_INET6;
+        int w = snprintf(tg->pin + o, sizeof(tg->pin) - o, "%s%s%s%s", n_addr ? "," : "",
+                         v6 ? "[" : "", a, v6 ? "]" : "");
+        /* Addresses that do not fit are simply not offered; every one offered was checked. */
+        if (w > 0 && (size_t)w < sizeof(tg->pin) - o) {
+            o += (size_t)w;
+            n_addr++;
+        } else {
+            tg->pin[o] = '\0';
+        }
     }
-    if (!first[0]) {
-        ret = reel_err_set(err, REEL_EASSET_FETCH, NULL, "host '%s' has no usable address",
-                           tg->host);
+    if (!n_addr) {
+        ret =
+            reel_err_set(err, REEL_EASSET_FETCH, NULL, "host '%s' has no usable address", tg->host);
         goto out;
     }
-    unsigned char lit[sizeof(struct in6_addr)];
-    tg->pin[0] = '\0';
-    if (inet_pton(AF_INET, tg->host, lit) != 1 && inet_pton(AF_INET6, tg->host, lit) != 1) {
-        bool v6 = strchr(first, ':') != NULL;
-        snprintf(tg->pin, sizeof(tg->pin), "%s:%s:%s%s%s", tg->host, tg->port, v6 ? "[" : "",
-                 first, v6 ? "]" : "");
-    }
+    if (is_literal)
+        tg->pin[0] = '\0'; /* no name lookup happens for a literal address */
 out:
     if (res)
         freeaddrinfo(res);
@@ -366,16 +379,16 @@ static int exchange(const char *url, const struct target *tg, struct transfer *t
     curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
     if (t->too_big || rc == CURLE_FILESIZE_EXCEEDED) {
         ret = reel_err_set(err, REEL_EASSET_FETCH, NULL,
-                           "'%.*s' is larger than the download limit of %lld bytes",
-                           shown_len(url), url, (long long)t->max_bytes);
+                           "'%.*s' is larger than the download limit of %lld bytes", shown_len(url),
+                           url, (long long)t->max_bytes);
     } else if (t->refused_addr) {
         ret = reel_err_set(err, REEL_EASSET_FETCH, NULL,
-                           "refused to connect to %s (an internal address) for '%.*s'",
-                           t->refused, shown_len(url), url);
+                           "refused to connect to %s (an internal address) for '%.*s'", t->refused,
+                           shown_len(url), url);
     } else if (rc == CURLE_OPERATION_TIMEDOUT) {
         ret = reel_err_set(err, REEL_EASSET_FETCH, NULL,
-                           "download of '%.*s' timed out (limit %lld s)", shown_len(url), url,
-                           (long long)(timeout_us / REEL_US));
+                           "download of '%.*s' timed out (limit %.3g s)", shown_len(url), url,
+                           (double)t->limit_us / REEL_US);
     } else if (rc != CURLE_OK) {
         ret = reel_err_set(err, REEL_EASSET_FETCH, NULL, "download of '%.*s' failed: %s",
                            shown_len(url), url, errbuf[0] ? errbuf : curl_easy_strerror(rc));
@@ -389,8 +402,8 @@ static int exchange(const char *url, const struct target *tg, struct transfer *t
         else if (!(*next = strdup(loc)))
             ret = reel_err_set(err, REEL_ENOMEM, NULL, "out of memory");
     } else if (status >= 400) {
-        ret = reel_err_set(err, REEL_EASSET_FETCH, NULL, "'%.*s' answered HTTP %ld",
-                           shown_len(url), url, status);
+        ret = reel_err_set(err, REEL_EASSET_FETCH, NULL, "'%.*s' answered HTTP %ld", shown_len(url),
+                           url, status);
     } else if (status < 200) {
         ret = reel_err_set(err, REEL_EASSET_FETCH, NULL, "'%.*s' answered unexpected HTTP %ld",
                            shown_len(url), url, status);
@@ -409,8 +422,8 @@ static int restart_file(FILE *fp)
     return 0;
 }
 
-int reel_assets_fetch_url(const struct reel_assets_cfg *cfg, const char *url, char *out,
-                          size_t cap, struct reel_log *log, struct reel_err *err)
+int reel_assets_fetch_url(const struct reel_assets_cfg *cfg, const char *url, char *out, size_t cap,
+                          struct reel_log *log, struct reel_err *err)
 {
     struct reel_limits tmp;
     const struct reel_limits *lim = reel_assets_limits(cfg, &tmp);
@@ -464,14 +477,16 @@ int reel_assets_fetch_url(const struct reel_assets_cfg *cfg, const char *url, ch
     }
     for (int hop = 0;; hop++) {
         struct target tg;
-        struct transfer t = {.fp = fp, .max_bytes = lim->max_fetch_bytes,
+        struct transfer t = {.fp = fp,
+                             .max_bytes = lim->max_fetch_bytes,
+                             .limit_us = lim->fetch_timeout_us,
                              .allow_private = allow_private};
         char *next = NULL;
         int64_t left = deadline - now_us();
         if (left <= 0) {
             ret = reel_err_set(err, REEL_EASSET_FETCH, NULL,
-                               "download of '%.*s' timed out (limit %lld s)", shown_len(url), url,
-                               (long long)(lim->fetch_timeout_us / REEL_US));
+                               "download of '%.*s' timed out (limit %.3g s)", shown_len(url), url,
+                               (double)lim->fetch_timeout_us / REEL_US);
             goto out;
         }
         if ((ret = check_target(cur, allow_private, &tg, err)) < 0)
@@ -487,9 +502,8 @@ int reel_assets_fetch_url(const struct reel_assets_cfg *cfg, const char *url, ch
             break;
         if (hop == MAX_REDIRECTS) {
             free(next);
-            ret = reel_err_set(err, REEL_EASSET_FETCH, NULL,
-                               "'%.*s' redirected more than %d times", shown_len(url), url,
-                               MAX_REDIRECTS);
+            ret = reel_err_set(err, REEL_EASSET_FETCH, NULL, "'%.*s' redirected more than %d times",
+                               shown_len(url), url, MAX_REDIRECTS);
             goto out;
         }
         REEL_DEBUG(log, "assets: redirect to '%.*s'", shown_len(next), next);

@@ -49,8 +49,8 @@ void reel_media_open_options(struct AVDictionary **opts)
     char list[256];
     size_t o = 0;
     for (size_t i = 0; i < N_ALLOWED; i++)
-        o += (size_t)snprintf(list + o, sizeof(list) - o, "%s%s", i ? "," : "",
-                              allowed_demuxers[i]);
+        o +=
+            (size_t)snprintf(list + o, sizeof(list) - o, "%s%s", i ? "," : "", allowed_demuxers[i]);
     av_dict_set(opts, "protocol_whitelist", "file", 0);
     av_dict_set(opts, "format_whitelist", list, 0);
     /* image2 would otherwise read "%d" or glob patterns in a name as a numbered sequence. */
@@ -140,12 +140,12 @@ int reel_media_probe(const char *path, const struct reel_limits *limits,
     reel_media_open_options(&opts);
     ret = avformat_open_input(&fc, url, fmt, &opts);
     if (ret < 0) {
-        reel_err_from_av(err, REEL_EDECODE, ret, "cannot read the media file");
+        ret = reel_err_from_av(err, REEL_EDECODE, ret, "cannot read the media file");
         goto out;
     }
     ret = avformat_find_stream_info(fc, NULL);
     if (ret < 0) {
-        reel_err_from_av(err, REEL_EDECODE, ret, "cannot read the media streams");
+        ret = reel_err_from_av(err, REEL_EDECODE, ret, "cannot read the media streams");
         goto out;
     }
 
@@ -169,8 +169,8 @@ int reel_media_probe(const char *path, const struct reel_limits *limits,
     }
     if (info->width > limits->max_source_px || info->height > limits->max_source_px) {
         ret = reel_err_set(err, REEL_ELIMIT, NULL,
-                           "media is %dx%d pixels, over the limit of %d pixels a side",
-                           info->width, info->height, limits->max_source_px);
+                           "media is %dx%d pixels, over the limit of %d pixels a side", info->width,
+                           info->height, limits->max_source_px);
         goto out;
     }
 

@@ -113,25 +113,29 @@ int reel_assets_find_local(const char *const *roots, const char *rel, char *out,
                         names);
 }
 
+int reel_assets_resolve_src(const struct reel_assets_cfg *cfg, const char *src, char *out,
+                            size_t cap, struct reel_log *log, struct reel_err *err)
+{
+    size_t scheme = reel_assets_scheme_len(src);
+    if (!scheme)
+        return reel_assets_find_local(cfg ? cfg->roots : NULL, src, out, cap, err);
+    if ((scheme == 4 && !strncasecmp(src, "http", 4)) ||
+        (scheme == 5 && !strncasecmp(src, "https", 5)))
+        return reel_assets_fetch_url(cfg, src, out, cap, log, err);
+    return reel_err_set(err, REEL_EASSET_UNSUPPORTED, NULL,
+                        "unsupported URL scheme '%.*s:' in '%.64s'; use a path under an asset "
+                        "root or an http(s) URL",
+                        (int)scheme, src, src);
+}
+
 int reel_assets_resolve(const struct reel_assets_cfg *cfg, const char *src, char *out, size_t cap,
                         struct reel_log *log, struct reel_err *err)
 {
-    int ret;
-    size_t scheme = reel_assets_scheme_len(src);
-
-    if (scheme) {
-        if ((scheme == 4 && !strncasecmp(src, "http", 4)) ||
-            (scheme == 5 && !strncasecmp(src, "https", 5)))
-            ret = reel_assets_fetch_url(cfg, src, out, cap, log, err);
-        else
-            ret = reel_err_set(err, REEL_EASSET_UNSUPPORTED, NULL,
-                               "unsupported URL scheme '%.*s:' in '%.64s'; use a path under an "
-                               "asset root or an http(s) URL",
-                               (int)scheme, src, src);
-    } else {
-        ret = reel_assets_find_local(cfg ? cfg->roots : NULL, src, out, cap, err);
-    }
-    if (ret < 0 && err)
+    struct reel_err local;
+    if (!err)
+        err = &local;
+    int ret = reel_assets_resolve_src(cfg, src, out, cap, log, err);
+    if (ret < 0)
         REEL_WARN(log, "assets: resolve failed: %s", err->msg);
     return ret;
 }

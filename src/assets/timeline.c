@@ -34,7 +34,7 @@ static int resolve_font(const struct reel_assets_cfg *cfg, struct reel_layer *l,
     char path[PATH_MAX], where[48];
     struct reel_err e = {0};
     snprintf(where, sizeof(where), "%s.font", l->path);
-    int ret = reel_assets_resolve(cfg, l->text.font, path, sizeof(path), log, &e);
+    int ret = reel_assets_resolve_src(cfg, l->text.font, path, sizeof(path), log, &e);
     if (ret < 0)
         return problem(errs, log, e.code, where, e.msg);
     char *dup = strdup(path);
@@ -57,7 +57,7 @@ static int resolve_media(const struct reel_assets_cfg *cfg, const struct reel_li
     snprintf(where, sizeof(where), "%s.src", l->path);
     if (!l->src || !l->src[0])
         return problem(errs, log, REEL_EINVALID_JOB, where, "a media layer needs a src");
-    if ((ret = reel_assets_resolve(cfg, l->src, path, sizeof(path), log, &e)) < 0)
+    if ((ret = reel_assets_resolve_src(cfg, l->src, path, sizeof(path), log, &e)) < 0)
         return problem(errs, log, e.code, where, e.msg);
     if ((ret = reel_media_probe(path, lim, &mi, &e)) < 0) {
         snprintf(msg, sizeof(msg), "'%s': %s", l->src, e.msg);
@@ -178,8 +178,7 @@ static int resolve_durations(struct reel_timeline *tl, const struct reel_limits 
     if (tl->out.has_poster && tl->out.poster_us >= tl->out.duration_us) {
         fmt_s(a, sizeof(a), tl->out.poster_us);
         fmt_s(b, sizeof(b), tl->out.duration_us);
-        snprintf(msg, sizeof(msg), "poster time %s is not before the end of the output (%s)", a,
-                 b);
+        snprintf(msg, sizeof(msg), "poster time %s is not before the end of the output (%s)", a, b);
         ret = problem(errs, log, REEL_EINVALID_JOB, "output.poster", msg);
         first = first ? first : ret;
     }
