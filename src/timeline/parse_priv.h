@@ -38,7 +38,7 @@ struct parse_mark {
 struct parse_ctx {
     const struct reel_limits *lim;
     struct reel_errlist *errs;
-    int first_code;     /* positive code of the first problem this call reported, 0 = none */
+    int first_code; /* positive code of the first problem this call reported, 0 = none */
 
     struct parse_mark *marks; /* sorted by node address once merging is done */
     size_t n_marks, cap_marks;
@@ -155,8 +155,7 @@ int reel_parse_strdup(struct parse_ctx *c, cJSON *obj, const char *key, size_t m
                       bool non_empty, char **out);
 int reel_parse_bool(struct parse_ctx *c, cJSON *obj, const char *key, bool *out);
 /* One of names (terminated by a NULL name). */
-int reel_parse_enum_value(struct parse_ctx *c, cJSON *v, const struct parse_name *names,
-                          int *out);
+int reel_parse_enum_value(struct parse_ctx *c, cJSON *v, const struct parse_name *names, int *out);
 int reel_parse_enum(struct parse_ctx *c, cJSON *obj, const char *key,
                     const struct parse_name *names, int *out);
 int reel_parse_color(struct parse_ctx *c, cJSON *obj, const char *key, struct reel_color *out);
@@ -175,6 +174,9 @@ void reel_parse_required(struct parse_ctx *c, const char *key);
  */
 void reel_parse_check_keys(struct parse_ctx *c, const cJSON *obj, const char *const *allowed,
                            const char *const *elsewhere, const char *what);
+
+/* A finite number as the shortest text that reads back to it; whole numbers without exponent. */
+void reel_parse_fmt_number(double v, char *buf, size_t cap);
 
 /* "a string", "a number", ... for messages. */
 const char *reel_parse_type_name(const cJSON *v);
