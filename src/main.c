@@ -307,15 +307,7 @@ static int cmd_render(struct cli *c, bool still)
     if (ret < 0) {
         if (bar.mode == PROGRESS_BAR)
             fputc('\n', stderr);
-        char stage[64];
-        snprintf(stage, sizeof(stage), "%s", res.err.path[0] ? res.err.path : "render");
-        /* the render loop stores the stage in path unless a job path is more precise */
-        struct reel_err e = res.err;
-        if (strchr(stage, '[') || strchr(stage, '.'))
-            snprintf(stage, sizeof(stage), "render");
-        else
-            e.path[0] = 0;
-        job_error(&e, stage);
+        job_error(&res.err, res.stage[0] ? res.stage : "render");
         reel_timeline_destroy(&tl);
         return 1;
     }
@@ -357,6 +349,13 @@ static int cmd_probe(struct cli *c)
         const struct reel_engine_ops *ops = reel_engine_registry[i];
         int ok = ops->probe(&cfg) == 0;
         printf("  %-6s %s\n", ops->name, ok ? "usable" : "not usable");
+        if (ops->describe) {
+            /* The devices the engine sees and the one it chose, indented under its name. */
+            char desc[4096];
+            ops->describe(&cfg, desc, sizeof(desc));
+            for (char *line = strtok(desc, "\n"); line; line = strtok(NULL, "\n"))
+                printf("         %s\n", line);
+        }
     }
     printf("  auto   -> %s\n", reel_render_auto_engine(c->gpu, &c->log));
     printf("\nencoders:\n");

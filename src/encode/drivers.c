@@ -4,8 +4,8 @@
  *   - libx264 / libx265 / libvpx-vp9: software yuv420p;
  *   - h264_nvenc / hevc_nvenc: software yuv420p, uploaded by the encoder itself;
  *   - h264_vaapi / hevc_vaapi: software nv12, uploaded here into a VAAPI frame pool;
- *   - gif: RGBA, reduced here to 8-bit palettes, one palette per frame (palettegen in single-frame
- *     mode plus paletteuse with new=1), because a shared palette smears gradients across scenes.
+ *   - gif: RGBA, reduced here to one 256-colour palette per frame (palette.c), because a palette
+ *     shared by the whole clip bands gradients and fails on scene changes.
  */
 #include <dlfcn.h>
 #include <errno.h>
@@ -15,24 +15,21 @@
 #include <unistd.h>
 
 #include <libavcodec/avcodec.h>
-#include <libavfilter/avfilter.h>
-#include <libavfilter/buffersink.h>
-#include <libavfilter/buffersrc.h>
 #include <libavutil/dict.h>
 #include <libavutil/hwcontext.h>
 #include <libavutil/opt.h>
 #include <libavutil/pixdesc.h>
 
 #include "encode/encoder.h"
+#include "encode/palette.h"
 
 struct drv_priv {
     /* vaapi */
     AVBufferRef *hw_device;
     AVBufferRef *hw_frames;
     /* gif */
-    AVFilterGraph *graph;
-    AVFilterContext *src, *sink;
-    AVFrame *tmp;
+    struct reel_palette *palette;
+    AVFrame *tmp; /* vaapi upload target, gif palette frame */
 };
 
 static const char *x264_preset(enum reel_preset p)
@@ -275,9 +272,6 @@ static int open_gif(struct reel_encoder *enc, const struct reel_enc_cfg *cfg, st
 {
     struct drv_priv *p = enc->priv;
     AVDictionary *opts = NULL;
-    AVFilterInOut *in = NULL, *outs = NULL;
-    static const enum AVPixelFormat sink_fmts[] = {AV_PIX_FMT_PAL8, AV_PIX_FMT_NONE};
-    char args[256];
     int ret = alloc_ctx(enc, cfg, AV_PIX_FMT_PAL8, false, err);
     if (ret < 0)
         return ret;
@@ -285,53 +279,12 @@ static int open_gif(struct reel_encoder *enc, const struct reel_enc_cfg *cfg, st
     av_dict_free(&opts);
     if (ret < 0)
         return ret;
-
-    p->graph = avfilter_graph_alloc();
+    p->palette = reel_palette_create();
     p->tmp = av_frame_alloc();
-    if (!p->graph || !p->tmp)
+    if (!p->palette || !p->tmp)
         return reel_err_set(err, REEL_ENOMEM, NULL, "out of memory");
-    p->graph->nb_threads = 1;
-    snprintf(args, sizeof(args), "video_size=%dx%d:pix_fmt=%d:time_base=%d/%d:pixel_aspect=1/1",
-             cfg->width, cfg->height, AV_PIX_FMT_RGBA, cfg->fps_den, cfg->fps_num);
-    ret = avfilter_graph_create_filter(&p->src, avfilter_get_by_name("buffer"), "in", args, NULL,
-                                       p->graph);
-    if (ret < 0)
-        goto fail;
-    ret = avfilter_graph_create_filter(&p->sink, avfilter_get_by_name("buffersink"), "out", NULL,
-                                       NULL, p->graph);
-    if (ret < 0)
-        goto fail;
-    ret = av_opt_set_int_list(p->sink, "pix_fmts", sink_fmts, AV_PIX_FMT_NONE,
-                              AV_OPT_SEARCH_CHILDREN);
-    if (ret < 0)
-        goto fail;
-    outs = avfilter_inout_alloc();
-    in = avfilter_inout_alloc();
-    if (!outs || !in) {
-        ret = AVERROR(ENOMEM);
-        goto fail;
-    }
-    outs->name = av_strdup("in");
-    outs->filter_ctx = p->src;
-    in->name = av_strdup("out");
-    in->filter_ctx = p->sink;
-    ret = avfilter_graph_parse_ptr(p->graph,
-                                   "split[a][b];[a]palettegen=stats_mode=single[pal];"
-                                   "[b][pal]paletteuse=new=1",
-                                   &in, &outs, NULL);
-    if (ret < 0)
-        goto fail;
-    ret = avfilter_graph_config(p->graph, NULL);
-    if (ret < 0)
-        goto fail;
-    avfilter_inout_free(&in);
-    avfilter_inout_free(&outs);
     enc->pix_fmt = AV_PIX_FMT_RGBA;
     return 0;
-fail:
-    avfilter_inout_free(&in);
-    avfilter_inout_free(&outs);
-    return fail_av(err, ret, "palette filter graph", enc->ops->name);
 }
 
 static int check_frame(struct reel_encoder *enc, const AVFrame *frame)
@@ -398,36 +351,25 @@ static int send_vaapi(struct reel_encoder *enc, const AVFrame *frame)
 static int send_gif(struct reel_encoder *enc, const AVFrame *frame)
 {
     struct drv_priv *p = enc->priv;
-    AVFrame *ref = NULL;
     int ret;
-    if (frame) {
-        ret = check_frame(enc, frame);
-        if (ret < 0)
-            return ret;
-        ref = av_frame_clone(frame);
-        if (!ref)
-            return -REEL_ENOMEM;
-    }
-    /* buffersrc takes the reference (NULL marks the end of the stream). */
-    ret = av_buffersrc_add_frame_flags(p->src, ref, 0);
-    av_frame_free(&ref);
+    if (!frame)
+        return send_av(enc, NULL);
+    ret = check_frame(enc, frame);
     if (ret < 0)
-        goto fail;
-    for (;;) {
-        ret = av_buffersink_get_frame(p->sink, p->tmp);
-        if (ret == AVERROR(EAGAIN) || ret == AVERROR_EOF)
-            break;
-        if (ret < 0)
-            goto fail;
+        return ret;
+    /* A fresh buffer per frame: the encoder may keep a reference to the previous one. */
+    p->tmp->format = AV_PIX_FMT_PAL8;
+    p->tmp->width = frame->width;
+    p->tmp->height = frame->height;
+    if (av_frame_get_buffer(p->tmp, 0) < 0)
+        return -REEL_ENOMEM;
+    ret = reel_palette_quantize(p->palette, frame, p->tmp);
+    if (ret >= 0)
+        ret = av_frame_copy_props(p->tmp, frame) < 0 ? -REEL_ENOMEM : 0;
+    if (ret >= 0)
         ret = send_av(enc, p->tmp);
-        av_frame_unref(p->tmp);
-        if (ret < 0)
-            return ret;
-    }
-    return frame ? 0 : send_av(enc, NULL);
-fail:
-    REEL_ERROR(enc->log, "encode stage: gif palette filter failed: %s", av_err2str(ret));
-    return -REEL_EOUTPUT;
+    av_frame_unref(p->tmp);
+    return ret;
 }
 
 static int receive_av(struct reel_encoder *enc, AVPacket *pkt)
@@ -452,13 +394,13 @@ static void close_drv(struct reel_encoder *enc)
     avcodec_free_context(&enc->avctx);
     if (!p)
         return;
-    avfilter_graph_free(&p->graph);
+    reel_palette_destroy(&p->palette);
     av_frame_free(&p->tmp);
     av_buffer_unref(&p->hw_frames);
     av_buffer_unref(&p->hw_device);
 }
 
-/* Open a real (small) session and close it again: the only dependable test for a hardware
+/* Open a real (small) encoder and close it again: the only dependable test for a hardware
  * encoder, since a GPU can have the driver and CUDA but no NVENC unit (e.g. Hopper). */
 static int probe_by_open(const struct reel_encoder_ops *ops, const struct reel_enc_cfg *cfg,
                          struct reel_err *err)
@@ -504,7 +446,7 @@ static int probe_nvenc(const struct reel_encoder_ops *ops, const struct reel_enc
         char msg[sizeof(err->msg)];
         snprintf(msg, sizeof(msg), "%s", err ? err->msg : "");
         return reel_err_set(err, REEL_EENCODER_UNAVAILABLE, "output.encoder",
-                            "no NVENC session could be opened on this GPU (%s)", msg);
+                            "no NVENC encoder could be opened on this GPU (%s)", msg);
     }
     return 0;
 }
@@ -523,8 +465,8 @@ static int probe_vaapi(const struct reel_encoder_ops *ops, const struct reel_enc
     return probe_by_open(ops, cfg, err);
 }
 
-static const struct reel_encoder_ops h264_nvenc_ops, hevc_nvenc_ops, h264_vaapi_ops,
-    hevc_vaapi_ops, libx264_ops, libx265_ops, libvpx_vp9_ops, gif_ops;
+static const struct reel_encoder_ops h264_nvenc_ops, hevc_nvenc_ops, h264_vaapi_ops, hevc_vaapi_ops,
+    libx264_ops, libx265_ops, libvpx_vp9_ops, gif_ops;
 
 static int probe_h264_nvenc(const struct reel_enc_cfg *cfg, struct reel_err *err)
 {
@@ -567,24 +509,21 @@ static int probe_libvpx_vp9(const struct reel_enc_cfg *cfg, struct reel_err *err
 static int probe_gif(const struct reel_enc_cfg *cfg, struct reel_err *err)
 {
     (void)cfg;
-    if (!avfilter_get_by_name("palettegen") || !avfilter_get_by_name("paletteuse"))
-        return reel_err_set(err, REEL_EENCODER_UNAVAILABLE, "output.encoder",
-                            "libavfilter lacks palettegen/paletteuse");
     return probe_codec("gif", err);
 }
 
-#define DRIVER(var, drv_name, drv_codec, drv_kind, drv_family, probe_fn, open_fn, send_fn)      \
-    static const struct reel_encoder_ops var = {                                               \
-        .name = drv_name,                                                                      \
-        .codec = drv_codec,                                                                    \
-        .kind = drv_kind,                                                                      \
-        .family = drv_family,                                                                  \
-        .priv_size = sizeof(struct drv_priv),                                                  \
-        .probe = probe_fn,                                                                     \
-        .open = open_fn,                                                                       \
-        .send_frame = send_fn,                                                                 \
-        .receive_packet = receive_av,                                                          \
-        .close = close_drv,                                                                    \
+#define DRIVER(var, drv_name, drv_codec, drv_kind, drv_family, probe_fn, open_fn, send_fn) \
+    static const struct reel_encoder_ops var = {                                           \
+        .name = drv_name,                                                                  \
+        .codec = drv_codec,                                                                \
+        .kind = drv_kind,                                                                  \
+        .family = drv_family,                                                              \
+        .priv_size = sizeof(struct drv_priv),                                              \
+        .probe = probe_fn,                                                                 \
+        .open = open_fn,                                                                   \
+        .send_frame = send_fn,                                                             \
+        .receive_packet = receive_av,                                                      \
+        .close = close_drv,                                                                \
     }
 
 DRIVER(h264_nvenc_ops, "h264_nvenc", REEL_CODEC_H264, REEL_ENC_KIND_HW, "nvenc", probe_h264_nvenc,
@@ -599,12 +538,12 @@ DRIVER(libx264_ops, "libx264", REEL_CODEC_H264, REEL_ENC_KIND_SW, "software", pr
        open_x26x, send_plain);
 DRIVER(libx265_ops, "libx265", REEL_CODEC_HEVC, REEL_ENC_KIND_SW, "software", probe_libx265,
        open_x26x, send_plain);
-DRIVER(libvpx_vp9_ops, "libvpx-vp9", REEL_CODEC_VP9, REEL_ENC_KIND_SW, "software",
-       probe_libvpx_vp9, open_vpx, send_plain);
-DRIVER(gif_ops, "gif", REEL_CODEC_GIF, REEL_ENC_KIND_SW, "software", probe_gif, open_gif,
-       send_gif);
+DRIVER(libvpx_vp9_ops, "libvpx-vp9", REEL_CODEC_VP9, REEL_ENC_KIND_SW, "software", probe_libvpx_vp9,
+       open_vpx, send_plain);
+DRIVER(gif_ops, "gif", REEL_CODEC_GIF, REEL_ENC_KIND_SW, "software", probe_gif, open_gif, send_gif);
 
 const struct reel_encoder_ops *const reel_encoder_drivers[] = {
-    &h264_nvenc_ops, &hevc_nvenc_ops, &h264_vaapi_ops, &hevc_vaapi_ops, &libx264_ops,
-    &libx265_ops,    &libvpx_vp9_ops, &gif_ops,        NULL,
+    &h264_nvenc_ops, &hevc_nvenc_ops, &h264_vaapi_ops,
+    &hevc_vaapi_ops, &libx264_ops,    &libx265_ops,
+    &libvpx_vp9_ops, &gif_ops,        NULL,
 };

@@ -11,7 +11,7 @@
 static pthread_once_t probe_once = PTHREAD_ONCE_INIT;
 static int n_drivers;
 static bool usable[MAX_DRIVERS];
-static char reasons[MAX_DRIVERS][256];
+static char reasons[MAX_DRIVERS][sizeof(((struct reel_err *)0)->msg)];
 
 static const char *family_of_pref(enum reel_encoder_pref pref)
 {
@@ -27,7 +27,7 @@ static const char *family_of_pref(enum reel_encoder_pref pref)
     }
 }
 
-/* A small configuration in the driver's own codec: enough to open a real session on the device
+/* A small configuration in the driver's own codec: enough to open a real encoder on the device
  * without costing noticeable time or memory. */
 static void probe_cfg(const struct reel_encoder_ops *ops, struct reel_enc_cfg *cfg)
 {
@@ -54,8 +54,7 @@ static void run_probes(void)
         probe_cfg(ops, &cfg);
         usable[i] = ops->probe(&cfg, &err) == 0;
         if (!usable[i])
-            snprintf(reasons[i], sizeof(reasons[i]), "%s",
-                     err.msg[0] ? err.msg : "probe failed");
+            snprintf(reasons[i], sizeof(reasons[i]), "%s", err.msg[0] ? err.msg : "probe failed");
     }
     n_drivers = i;
 }
@@ -146,19 +145,19 @@ int reel_encoder_open_first(const struct reel_enc_cfg *cfg, struct reel_log *log
         REEL_WARN(log, "no %s encoder driver for %s; no further encoder fallback for %s",
                   family ? family : "", codec, codec);
         return reel_err_set(err, REEL_EENCODER_UNAVAILABLE, "output.encoder",
-                            "no %s%sencoder exists for %s", family ? family : "",
-                            family ? " " : "", codec);
+                            "no %s%sencoder exists for %s", family ? family : "", family ? " " : "",
+                            codec);
     }
 
     for (int k = 0; k < n_cand; k++) {
         const struct reel_encoder_ops *ops = reel_encoder_drivers[cand[k]];
         struct reel_err e = {0};
-        char reason[300];
+        char reason[sizeof(e.msg)];
         if (!usable[cand[k]]) {
             snprintf(reason, sizeof(reason), "%s", reasons[cand[k]]);
         } else if (open_driver(ops, cfg, log, out, &e) == 0) {
-            REEL_INFO(log, "encoder %s opened: %s %dx%d @ %d/%d fps, quality %d", ops->name,
-                      codec, cfg->width, cfg->height, cfg->fps_num, cfg->fps_den, cfg->quality);
+            REEL_INFO(log, "encoder %s opened: %s %dx%d @ %d/%d fps, quality %d", ops->name, codec,
+                      cfg->width, cfg->height, cfg->fps_num, cfg->fps_den, cfg->quality);
             return 0;
         } else {
             snprintf(reason, sizeof(reason), "%s", e.msg[0] ? e.msg : "open failed");

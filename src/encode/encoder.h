@@ -3,6 +3,8 @@
  * (STYLE section 7). Drivers: h264_nvenc, hevc_nvenc, h264_vaapi, hevc_vaapi, libx264, libx265,
  * libvpx-vp9, gif. Quality (CRF-like 0..51) and x264 preset names are mapped to each encoder's own
  * constant-quality and speed knobs. Frames carry BT.709 limited-range tags.
+ * A family preference (nvenc, vaapi, software) allows only that family's drivers: VP9 and GIF have
+ * software drivers only. The gif driver takes RGBA and builds one 256-colour palette per frame.
  */
 #ifndef REEL_ENCODE_ENCODER_H
 #define REEL_ENCODE_ENCODER_H

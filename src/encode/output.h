@@ -44,7 +44,8 @@ int reel_output_audio_frame_size(const struct reel_output_file *of);
  * Borrowed. */
 int reel_output_write_video(struct reel_output_file *of, const AVFrame *frame, struct reel_err *err);
 /* Encode and mux nb_samples of planar float audio at the output's rate/channels (planes[ch]).
- * Samples are contiguous in time from 0. */
+ * Samples are contiguous in time from 0. Any nb_samples is accepted (re-framed internally; Opus
+ * input is resampled to 48 kHz). Without an audio stream (has_audio false, or gif) a no-op. */
 int reel_output_write_audio(struct reel_output_file *of, const float *const *planes, int nb_samples,
                             struct reel_err *err);
 

@@ -214,14 +214,16 @@ static int open_engine(const struct reel_render_opts *o, struct reel_engine_cfg 
             REEL_WARN(o->log, "stage=engine engine %s failed to start (%s); continuing on %s", name,
                       err.msg, other);
             res->engine_fell_back = true;
-            snprintf(res->fallback_reason, sizeof(res->fallback_reason), "%s: %s", name, err.msg);
+            snprintf(res->fallback_reason, sizeof(res->fallback_reason), "%s: %.200s", name,
+                     err.msg);
             name = other;
             ret = reel_engine_create(name, cfg, o->log, eng, &err);
         }
     }
     if (ret < 0) {
         res->err = err;
-        snprintf(res->err.path, sizeof(res->err.path), "engine");
+        res->err.path[0] = 0;
+        snprintf(res->stage, sizeof(res->stage), "engine");
         REEL_ERROR(o->log, "stage=engine %s: %s", reel_err_code_str(ret), err.msg);
         return ret;
     }
@@ -273,8 +275,7 @@ static void fail(struct reel_render_result *res, struct reel_log *log, const cha
         reel_err_set(&res->err, code, NULL, "%s", reel_err_default_msg(code));
     if (!res->err.code)
         res->err.code = -code;
-    if (!res->err.path[0])
-        snprintf(res->err.path, sizeof(res->err.path), "%s", stage);
+    snprintf(res->stage, sizeof(res->stage), "%s", stage);
     REEL_ERROR(log, "stage=%s %s: %s", stage, reel_err_code_str(res->err.code), res->err.msg);
 }
 
@@ -383,7 +384,8 @@ int reel_render_job(const struct reel_render_opts *o, struct reel_render_result 
                 et.audio_buf[c] = calloc((size_t)et.audio_chunk, sizeof(float));
         }
         if (pthread_create(&et.thread, NULL, enc_main, &et) != 0) {
-            ret = reel_err_set(&res->err, REEL_EINTERNAL, "encode", "cannot start encoder thread");
+            fail(res, o->log, "encode", REEL_EINTERNAL, NULL);
+            ret = -REEL_EINTERNAL;
             fq_uninit(&et.q);
             goto out;
         }
@@ -393,7 +395,8 @@ int reel_render_job(const struct reel_render_opts *o, struct reel_render_result 
     double last_progress = 0;
     for (int64_t n = 0; n < frames_total; n++) {
         if (o->cancel && atomic_load(o->cancel)) {
-            ret = reel_err_set(&res->err, REEL_ECANCELED, "render", "the job was canceled");
+            ret = reel_err_set(&res->err, REEL_ECANCELED, NULL, "the job was canceled");
+            snprintf(res->stage, sizeof(res->stage), "render");
             REEL_WARN(o->log, "stage=render canceled at frame %lld", (long long)n);
             break;
         }
@@ -525,7 +528,8 @@ int reel_render_still(const struct reel_render_opts *o, int64_t t_us, const char
         goto out;
     }
     if (frame->format != AV_PIX_FMT_RGBA) {
-        ret = reel_err_set(&res->err, REEL_ERENDER, "render", "engine returned a non-RGBA frame");
+        ret = -REEL_ERENDER;
+        fail(res, o->log, "render", REEL_ERENDER, NULL);
         goto out;
     }
     struct reel_image img = {

@@ -55,7 +55,8 @@ struct reel_render_result {
     int64_t frames;
     int64_t bytes;
     struct reel_stage_times times;
-    struct reel_err err;   /* on failure: code, stage in path ("render", "encode", ...), message */
+    char stage[16];        /* on failure: where ("raster", "engine", "render", "encode", ...) */
+    struct reel_err err;   /* on failure: code, JSON path when one applies, message */
 };
 
 /* Render a job to opts->out_path. Returns 0 or a negative code (res->err filled). */
