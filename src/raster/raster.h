@@ -35,6 +35,7 @@ struct reel_raster;
  * err filled (-REEL_EINTERNAL). */
 struct reel_raster *reel_raster_create(const char *const *font_dirs, struct reel_log *log,
                                        struct reel_err *err);
+/* Free the context and its fonts; accepts NULL and *r == NULL; sets *r to NULL. */
 void reel_raster_destroy(struct reel_raster **r);
 
 /*
@@ -42,10 +43,36 @@ void reel_raster_destroy(struct reel_raster **r);
  * background padding and shadow). The block is laid out with the given alignment; lines wrap at
  * max_width on word boundaries (or between CJK characters); HarfBuzz shapes each run (script and
  * direction detected per run) with fontconfig fallback for characters the chosen font lacks.
+ * Bundled fonts (assets/fonts, REEL_FONT_DIR, font_dirs) win over system fonts of the same family
+ * and come first among fallbacks. Painting order: background box (block + padding), shadow (text
+ * and stroke moved by shadow_x/y), stroke (outside the outline), fill. The image is the union of
+ * all of these and of the block, so nothing is cut; reel_raster_text_ex reports where the block
+ * lies. Deterministic: the same style and fonts give the same bytes.
  * Errors: -REEL_EASSET_NOT_FOUND (no font at all), -REEL_ELIMIT (image too large), -REEL_ENOMEM.
  */
 int reel_raster_text(struct reel_raster *r, const struct reel_text_style *style,
                      struct reel_image *out, struct reel_err *err);
+
+/* Facts about one rasterised text layer, for tests, logs and callers that place the block. */
+struct reel_text_stats {
+    int lines;           /* lines after wrapping */
+    int glyphs;          /* glyphs placed */
+    int missing_glyphs;  /* glyphs drawn as .notdef: no available font has the character */
+    int fallback_glyphs; /* glyphs taken from a fallback font rather than the requested one */
+    int runs;            /* shaped runs (same script, direction and font) */
+    /* The laid-out block (lines x line advance, widest line) inside the output image, px. */
+    int block_x, block_y, block_width, block_height;
+    char font_file[256]; /* the requested font as resolved (file path) */
+};
+
+/* reel_raster_text, also filling *stats (may be NULL). */
+int reel_raster_text_ex(struct reel_raster *r, const struct reel_text_style *style,
+                        struct reel_image *out, struct reel_text_stats *stats,
+                        struct reel_err *err);
+
+/* Free fontconfig's process-wide caches. Call once at process exit, after every reel_raster has
+ * been destroyed and when no other thread uses fontconfig (it only matters to leak checkers). */
+void reel_raster_global_uninit(void);
 
 /* Rasterise a shape (anti-aliased rect, rounded rect or ellipse with fill and stroke) of
  * width x height px. The stroke is drawn inside the shape's outline. */
@@ -53,9 +80,9 @@ int reel_raster_shape(const struct reel_shape_style *style, double width, double
                       struct reel_image *out, struct reel_err *err);
 
 /*
- * Decode a still image file (PNG, JPEG, WebP; alpha respected) through libavcodec into premultiplied
- * RGBA. max_px limits each side. Errors: -REEL_EASSET_NOT_FOUND, -REEL_EASSET_UNSUPPORTED,
- * -REEL_EDECODE, -REEL_ELIMIT.
+ * Decode a still image file (PNG, JPEG, WebP; alpha respected) through libavcodec into
+ * premultiplied RGBA. max_px limits each side. Errors: -REEL_EASSET_NOT_FOUND,
+ * -REEL_EASSET_UNSUPPORTED, -REEL_EDECODE, -REEL_ELIMIT.
  */
 int reel_raster_image_load(const char *path, int max_px, struct reel_image *out,
                            struct reel_err *err);
