@@ -5,6 +5,7 @@
  * are converted once to microseconds from the stream's start, so callers never see time bases.
  */
 #include <errno.h>
+#include <math.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,6 +14,7 @@
 #include <libavcodec/avcodec.h>
 #include <libavformat/avformat.h>
 #include <libavutil/dict.h>
+#include <libavutil/display.h>
 #include <libavutil/mathematics.h>
 
 #include "render/video_source.h"
@@ -32,15 +34,16 @@ struct reel_video_source {
     AVPacket *pkt;
     int stream;
     AVRational tb;
-    int64_t start_pts;     /* stream start in tb; subtracted so the first frame is near 0 */
-    int64_t frame_dur_us;  /* nominal frame duration, for frames without a timestamp */
-    AVFrame *cur, *next;   /* pts in microseconds */
+    int64_t start_pts;    /* stream start in tb; subtracted so the first frame is near 0 */
+    int64_t frame_dur_us; /* nominal frame duration, for frames without a timestamp */
+    AVFrame *cur, *next;  /* pts in microseconds */
     bool has_cur, has_next;
-    bool input_done;       /* demuxer hit the end; the decoder has been sent a flush */
-    bool decoder_done;     /* decoder returned EOF: no frame after next */
-    int64_t last_pts_us;   /* pts of the newest decoded frame, for monotonic timestamps */
-    int64_t first_pts_us;  /* pts of the stream's first frame */
+    bool input_done;      /* demuxer hit the end; the decoder has been sent a flush */
+    bool decoder_done;    /* decoder returned EOF: no frame after next */
+    int64_t last_pts_us;  /* pts of the newest decoded frame, for monotonic timestamps */
+    int64_t first_pts_us; /* pts of the stream's first frame */
     int width, height;
+    int rotation; /* clockwise degrees from the display matrix */
 };
 
 static int averr(struct reel_video_source *vs, struct reel_err *err, int code, int ret,
@@ -48,7 +51,7 @@ static int averr(struct reel_video_source *vs, struct reel_err *err, int code, i
 {
     char buf[AV_ERROR_MAX_STRING_SIZE] = {0};
     av_strerror(ret, buf, sizeof(buf));
-    REEL_WARN(vs->log, "video source %s: %s: %s", vs->path, what, buf);
+    REEL_DEBUG(vs->log, "video source %s: %s: %s", vs->path, what, buf);
     return reel_err_set(err, code, NULL, "%s: %s: %s (AVERROR %d)", vs->path, what, buf, ret);
 }
 
@@ -160,6 +163,26 @@ static int seek_to(struct reel_video_source *vs, int64_t target_us)
     return fill_next(vs);
 }
 
+/* The display matrix's rotation as clockwise quarter turns in degrees. The matrix angle is
+ * counter-clockwise; anything not close to a quarter turn (or a mirror) is ignored. */
+static int display_rotation(const AVStream *st)
+{
+    const int32_t *m =
+        (const int32_t *)av_stream_get_side_data(st, AV_PKT_DATA_DISPLAYMATRIX, NULL);
+    if (!m)
+        return 0;
+    double ccw = av_display_rotation_get(m);
+    if (isnan(ccw))
+        return 0;
+    double cw = fmod(-ccw, 360.0);
+    if (cw < 0.0)
+        cw += 360.0;
+    int quarter = (int)floor(cw / 90.0 + 0.5) % 4;
+    if (fabs(cw - quarter * 90.0) > 1.0 && fabs(cw - 360.0) > 1.0)
+        return 0;
+    return quarter * 90;
+}
+
 int reel_video_source_open(const char *path, int threads, struct reel_log *log,
                            struct reel_video_source **out, struct reel_err *err)
 {
@@ -200,8 +223,9 @@ int reel_video_source_open(const char *path, int threads, struct reel_log *log,
     const AVCodec *codec = NULL;
     ret = av_find_best_stream(vs->fmt, AVMEDIA_TYPE_VIDEO, -1, -1, &codec, 0);
     if (ret < 0) {
-        ret = averr(vs, err, REEL_EASSET_UNSUPPORTED, ret,
-                    ret == AVERROR_STREAM_NOT_FOUND ? "no video stream" : "no decoder for the video");
+        ret =
+            averr(vs, err, REEL_EASSET_UNSUPPORTED, ret,
+                  ret == AVERROR_STREAM_NOT_FOUND ? "no video stream" : "no decoder for the video");
         goto fail;
     }
     vs->stream = ret;
@@ -210,6 +234,7 @@ int reel_video_source_open(const char *path, int threads, struct reel_log *log,
         if ((int)i != vs->stream)
             vs->fmt->streams[i]->discard = AVDISCARD_ALL;
     vs->tb = st->time_base;
+    vs->rotation = display_rotation(st);
     vs->start_pts = st->start_time != AV_NOPTS_VALUE ? st->start_time : 0;
     AVRational fr = st->avg_frame_rate.num > 0 ? st->avg_frame_rate : st->r_frame_rate;
     vs->frame_dur_us = fr.num > 0 && fr.den > 0 ? av_rescale(REEL_US, fr.den, fr.num) : 40000;
@@ -344,6 +369,11 @@ int reel_video_source_get(struct reel_video_source *vs, int64_t source_us, const
     }
     *frame = vs->cur;
     return 0;
+}
+
+int reel_video_source_rotation(const struct reel_video_source *vs)
+{
+    return vs->rotation;
 }
 
 void reel_video_source_size(const struct reel_video_source *vs, int *w, int *h)

@@ -31,7 +31,15 @@ void reel_video_source_close(struct reel_video_source **vs);
 int reel_video_source_get(struct reel_video_source *vs, int64_t source_us, const AVFrame **frame,
                           struct reel_err *err);
 
-/* Natural size of the stream (after sample aspect ratio is ignored). */
+/* Natural size of the stream (after sample aspect ratio is ignored), as decoded: before the
+ * rotation below. */
 void reel_video_source_size(const struct reel_video_source *vs, int *w, int *h);
+
+/*
+ * Clockwise rotation in degrees (0, 90, 180 or 270) that the container asks players to apply to
+ * the decoded pictures (the display matrix phones write for portrait video). Frames from
+ * reel_video_source_get are not rotated; the caller turns them.
+ */
+int reel_video_source_rotation(const struct reel_video_source *vs);
 
 #endif

@@ -27,7 +27,8 @@ static int level_of(int index)
     return 8 + index * 4;
 }
 
-/* Frame index encoded in a decoded frame's centre luma (yuv420p and friends keep luma in plane 0). */
+/* Frame index encoded in a decoded frame's centre luma (yuv420p and friends keep luma in plane 0).
+ */
 static int index_of(const AVFrame *f)
 {
     int y = f->data[0][(f->height / 2) * f->linesize[0] + f->width / 2];
@@ -137,7 +138,7 @@ int main(void)
         expect(vs, 7.0, 49);
         expect(vs, 1.5, 37); /* backwards: a seek */
         expect(vs, 0.2, 5);
-        expect(vs, -1.0, 0); /* before the start: the first frame */
+        expect(vs, -1.0, 0);  /* before the start: the first frame */
         expect(vs, 1.96, 49); /* far ahead of the current frame */
         expect(vs, 0.0, 0);
         /* Every frame in order, then stepping back one frame at a time. */

@@ -1,0 +1,67 @@
+/*
+ * The cpu engine's compositor: draws one layer's box content, transformed, into a premultiplied
+ * RGBA8 canvas with "over" blending. Pure arithmetic over rows, so any row band can be drawn
+ * independently and the result does not depend on how rows are split across threads.
+ */
+#ifndef REEL_ENGINES_CPU_COMPOSE_H
+#define REEL_ENGINES_CPU_COMPOSE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "timeline/eval.h"
+#include "timeline/geometry.h"
+
+/* A premultiplied RGBA8 canvas. */
+struct reel_cpu_canvas {
+    uint8_t *data;
+    int stride;
+    int width, height;
+};
+
+/* One layer, ready to draw: what to sample and how output pixels map onto it. */
+struct reel_cpu_draw {
+    /* The layer's box image: premultiplied RGBA8 covering the box (0..bw, 0..bh), tex_w x tex_h
+     * texels. data NULL means a solid colour (solid[]) filling the box. */
+    const uint8_t *data;
+    int stride, tex_w, tex_h;
+    uint8_t solid[4];
+    double bw, bh;
+    struct reel_affine inv; /* output px -> box */
+    double alpha;           /* opacity x fade, 0..1 */
+    struct reel_tr_state masks[2];
+    int n_masks; /* masks with a per-pixel shape (wipe, circle, radial) */
+    int out_w, out_h;
+
+    /* Filled by reel_cpu_draw_setup. */
+    int x0, y0, x1, y1;    /* output pixels touched, clipped to the canvas */
+    double tex_sx, tex_sy; /* texels per box unit */
+    double grad_u, grad_v; /* box units per output pixel along each box axis */
+    bool is_fast;          /* integer translation, texel = (x + fast_dx, y + fast_dy) */
+    int fast_dx, fast_dy;
+};
+
+/* Complete a draw whose content, box, inv, alpha and masks are set. Returns false when it touches
+ * no pixel (then there is nothing to draw). */
+bool reel_cpu_draw_setup(struct reel_cpu_draw *d, const struct reel_affine *fwd);
+
+/* Fill rows [y0, y1) of the canvas with one premultiplied colour. */
+void reel_cpu_fill_rows(const struct reel_cpu_canvas *c, int y0, int y1, const uint8_t rgba[4]);
+
+/* Draw d over rows [y0, y1) of the canvas (clipped to d's own rows). */
+void reel_cpu_draw_rows(const struct reel_cpu_canvas *c, const struct reel_cpu_draw *d, int y0,
+                        int y1);
+
+/* Premultiply rows of straight RGBA8 from src into dst (may alias). */
+void reel_cpu_premultiply_row(uint8_t *dst, const uint8_t *src, int width);
+/* Un-premultiply a row of RGBA8 in place (for straight-alpha RGBA output). */
+void reel_cpu_unpremultiply_row(uint8_t *row, int width);
+
+/* round(v / 255) for v in 0..65025. */
+static inline uint32_t reel_cpu_div255(uint32_t v)
+{
+    v += 128;
+    return (v + (v >> 8)) >> 8;
+}
+
+#endif
