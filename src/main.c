@@ -471,7 +471,13 @@ int main(int argc, char **argv)
         return usage_error("unknown log format '%s' (text, json)", log_format);
     reel_log_setup(stderr, fmt, lvl);
     reel_log_bridge_ffmpeg();
-    reel_log_init(&c.log, NULL, "-", "cli");
+    /* The CLI's job id is the job file's name without folder and extension. */
+    char job_id[64] = "-";
+    if (c.job_path) {
+        const char *base = strrchr(c.job_path, '/') ? strrchr(c.job_path, '/') + 1 : c.job_path;
+        snprintf(job_id, sizeof(job_id), "%.*s", (int)strcspn(base, "."), base);
+    }
+    reel_log_init(&c.log, NULL, job_id, "cli");
 
     struct sigaction sa = {.sa_handler = on_signal};
     sigaction(SIGINT, &sa, NULL);
