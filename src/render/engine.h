@@ -52,6 +52,27 @@ struct reel_engine_ops {
      */
     int (*render)(struct reel_engine *eng, int64_t pts_us, AVFrame **out);
     void (*query_caps)(const struct reel_engine *eng, struct reel_engine_caps *caps);
+
+    /* ---- Optional; NULL when an engine does not offer them. ---- */
+
+    /* For `reel probe`: the devices the engine sees, the one it would choose and why, one item
+     * per line, into buf (always NUL-terminated). May initialise and release a device. */
+    void (*describe)(const struct reel_engine_cfg *cfg, char *buf, size_t cap);
+    /*
+     * Pipelined rendering, so that composing frame n+1 overlaps the transfer of frame n.
+     * send_time queues the frame at output time pts_us: 0, -REEL_EAGAIN when every in-flight slot
+     * is taken (receive a frame first, then send the same time again), or -REEL_ERENDER /
+     * -REEL_EDECODE / -REEL_ENOMEM (job over, eng->err says why). send_time(INT64_MIN) flushes:
+     * no more times follow; later sends return -REEL_EEOF until the flush is drained.
+     * receive_frame returns the oldest queued frame in send order (a new AVFrame as render makes
+     * them, pts = its pts_us; the caller frees it): 0; -REEL_EAGAIN when nothing is queued, or when
+     * the oldest frame is not finished and a slot is still free (send more); it blocks for the
+     * oldest frame when all slots are taken or a flush is pending; -REEL_EEOF once a flush has
+     * been drained (after which the engine accepts send_time again). render() must not be called
+     * while frames are queued (it returns -REEL_ERENDER then).
+     */
+    int (*send_time)(struct reel_engine *eng, int64_t pts_us);
+    int (*receive_frame)(struct reel_engine *eng, AVFrame **out);
 };
 
 struct reel_engine {
