@@ -9,6 +9,8 @@
  *   golden compare A.png B.png MIN_PSNR MAX_DIFF
  *                                         luma+chroma PSNR and max abs difference of two images;
  *                                         exit 1 when PSNR < MIN_PSNR or max diff > MAX_DIFF
+ *   golden luma A.png B.png MIN_PSNR      luma PSNR (BT.709 weights) of two images; exit 1 when
+ *                                         below MIN_PSNR (the cross-engine parity measure)
  *   golden pixel IMG.png X Y              print "R G B" of a pixel (for semantic probes)
  */
 #include <math.h>
@@ -27,27 +29,33 @@ struct decoder {
     int stream;
 };
 
-static int open_decoder(const char *path, enum AVMediaType type, struct decoder *d)
-{
-    memset(d, 0, sizeof(*d));
-    if (avformat_open_input(&d->fmt, path, NULL, NULL) < 0)
-        return -1;
-    if (avformat_find_stream_info(d->fmt, NULL) < 0)
-        return -1;
-    const AVCodec *codec = NULL;
-    d->stream = av_find_best_stream(d->fmt, type, -1, -1, &codec, 0);
-    if (d->stream < 0)
-        return -1;
-    d->dec = avcodec_alloc_context3(codec);
-    avcodec_parameters_to_context(d->dec, d->fmt->streams[d->stream]->codecpar);
-    d->dec->pkt_timebase = d->fmt->streams[d->stream]->time_base;
-    return avcodec_open2(d->dec, codec, NULL);
-}
-
 static void close_decoder(struct decoder *d)
 {
     avcodec_free_context(&d->dec);
     avformat_close_input(&d->fmt);
+}
+
+static int open_decoder(const char *path, enum AVMediaType type, struct decoder *d)
+{
+    memset(d, 0, sizeof(*d));
+    const AVCodec *codec = NULL;
+    if (avformat_open_input(&d->fmt, path, NULL, NULL) < 0)
+        goto fail;
+    if (avformat_find_stream_info(d->fmt, NULL) < 0)
+        goto fail;
+    d->stream = av_find_best_stream(d->fmt, type, -1, -1, &codec, 0);
+    if (d->stream < 0)
+        goto fail;
+    d->dec = avcodec_alloc_context3(codec);
+    if (!d->dec || avcodec_parameters_to_context(d->dec, d->fmt->streams[d->stream]->codecpar) < 0)
+        goto fail;
+    d->dec->pkt_timebase = d->fmt->streams[d->stream]->time_base;
+    if (avcodec_open2(d->dec, codec, NULL) < 0)
+        goto fail;
+    return 0;
+fail:
+    close_decoder(d);
+    return -1;
 }
 
 /* Calls cb for every decoded frame; stops when cb returns non-zero. */
@@ -319,6 +327,39 @@ static int cmd_compare(const char *a_path, const char *b_path, double min_psnr, 
     return ok ? 0 : 1;
 }
 
+/* Luma PSNR (BT.709 weights on the decoded RGB) of two images: the engines' parity measure. */
+static int cmd_luma(const char *a_path, const char *b_path, double min_psnr)
+{
+    AVFrame *a = load_rgb(a_path), *b = load_rgb(b_path);
+    int ok = 0;
+    if (!a || !b) {
+        fprintf(stderr, "golden: cannot read %s\n", !a ? a_path : b_path);
+    } else if (a->width != b->width || a->height != b->height) {
+        fprintf(stderr, "golden: size differs: %dx%d vs %dx%d\n", a->width, a->height, b->width,
+                b->height);
+    } else {
+        double sse = 0, maxd = 0;
+        for (int y = 0; y < a->height; y++) {
+            const uint8_t *pa = a->data[0] + y * a->linesize[0];
+            const uint8_t *pb = b->data[0] + y * b->linesize[0];
+            for (int x = 0; x < a->width; x++, pa += 3, pb += 3) {
+                double ya = 0.2126 * pa[0] + 0.7152 * pa[1] + 0.0722 * pa[2];
+                double yb = 0.2126 * pb[0] + 0.7152 * pb[1] + 0.0722 * pb[2];
+                sse += (ya - yb) * (ya - yb);
+                maxd = fmax(maxd, fabs(ya - yb));
+            }
+        }
+        double mse = sse / ((double)a->width * a->height);
+        double psnr = mse > 0 ? fmin(99.0, 10 * log10(255.0 * 255.0 / mse)) : 99.0;
+        ok = psnr >= min_psnr;
+        printf("%s luma psnr %.2f dB (min %.1f) max_diff %.0f: %s\n", b_path, psnr, min_psnr, maxd,
+               ok ? "ok" : "FAIL");
+    }
+    av_frame_free(&a);
+    av_frame_free(&b);
+    return ok ? 0 : 1;
+}
+
 static int cmd_pixel(const char *path, int x, int y)
 {
     AVFrame *f = load_rgb(path);
@@ -342,9 +383,11 @@ int main(int argc, char **argv)
         return cmd_frames(argv[2], atoi(argv[3]), argv[4], argv[5]);
     if (argc == 6 && !strcmp(argv[1], "compare"))
         return cmd_compare(argv[2], argv[3], atof(argv[4]), atoi(argv[5]));
+    if (argc == 5 && !strcmp(argv[1], "luma"))
+        return cmd_luma(argv[2], argv[3], atof(argv[4]));
     if (argc == 5 && !strcmp(argv[1], "pixel"))
         return cmd_pixel(argv[2], atoi(argv[3]), atoi(argv[4]));
     fprintf(stderr, "usage: golden info FILE | frames FILE W T1,T2 DIR | compare A B PSNR DIFF | "
-                    "pixel IMG X Y\n");
+                    "luma A B PSNR | pixel IMG X Y\n");
     return 2;
 }
