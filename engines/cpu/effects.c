@@ -20,6 +20,7 @@
 
 #include "core/err.h"
 #include "engines/cpu/effects.h"
+#include "render/blur_kernel.h"
 
 /* BT.709 luma weights, also used by saturation (SPEC 2.5). */
 #define KR 0.2126
@@ -207,32 +208,6 @@ static void blur_v_band(void *ctx, int band, int n_bands)
     }
 }
 
-/* Gaussian weights exp(-k^2 / (2 sigma^2)) for k = -r..r, normalised to sum exactly 65536 (the
- * rounding remainder goes to the centre tap). */
-static uint32_t *gauss_kernel(double sigma, int r)
-{
-    uint32_t *w = malloc(sizeof(*w) * (size_t)(2 * r + 1));
-    double *f = malloc(sizeof(*f) * (size_t)(2 * r + 1));
-    if (!w || !f) {
-        free(w);
-        free(f);
-        return NULL;
-    }
-    double sum = 0.0;
-    for (int k = -r; k <= r; k++) {
-        f[k + r] = exp(-(double)k * k / (2.0 * sigma * sigma));
-        sum += f[k + r];
-    }
-    int64_t total = 0;
-    for (int i = 0; i < 2 * r + 1; i++) {
-        w[i] = (uint32_t)(f[i] / sum * 65536.0 + 0.5);
-        total += w[i];
-    }
-    w[r] = (uint32_t)((int64_t)w[r] + 65536 - total);
-    free(f);
-    return w;
-}
-
 static int blur(double sigma, struct reel_image *img, struct reel_cpu_pool *pool,
                 struct reel_cpu_scratch *scratch)
 {
@@ -252,7 +227,7 @@ static int blur(double sigma, struct reel_image *img, struct reel_cpu_pool *pool
         s->buf = b;
         s->cap = need;
     }
-    uint32_t *w = gauss_kernel(sigma, r);
+    uint32_t *w = reel_blur_kernel_create(sigma, r);
     if (!w) {
         reel_cpu_scratch_uninit(&local);
         return -REEL_ENOMEM;

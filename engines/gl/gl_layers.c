@@ -14,6 +14,7 @@
 #include <libswscale/swscale.h>
 
 #include "engines/gl/gl_priv.h"
+#include "render/blur_kernel.h"
 #include "timeline/geometry.h"
 
 /* Untagged SD video is BT.601 and HD is BT.709, as players (and the cpu engine) assume. */
@@ -211,31 +212,6 @@ static GLuint upload_rgba(const uint8_t *data, int w, int h, int stride)
 
 /* ---- effects ---- */
 
-/* Gaussian weights for k = -r..r summing to exactly 65536, the remainder on the centre tap. */
-static uint32_t *gauss_kernel(double sigma, int r)
-{
-    uint32_t *w = malloc(sizeof(*w) * (size_t)(2 * r + 1));
-    double *f = malloc(sizeof(*f) * (size_t)(2 * r + 1));
-    if (!w || !f) {
-        free(w);
-        free(f);
-        return NULL;
-    }
-    double sum = 0.0;
-    for (int k = -r; k <= r; k++) {
-        f[k + r] = exp(-(double)k * k / (2.0 * sigma * sigma));
-        sum += f[k + r];
-    }
-    int64_t total = 0;
-    for (int i = 0; i < 2 * r + 1; i++) {
-        w[i] = (uint32_t)(f[i] / sum * 65536.0 + 0.5);
-        total += w[i];
-    }
-    w[r] = (uint32_t)((int64_t)w[r] + 65536 - total);
-    free(f);
-    return w;
-}
-
 /* Weight textures for the layer's blurs (and the 16-bit intermediate), made once at prepare. */
 static int prepare_blurs(struct reel_engine *eng, struct reel_gl_layer *ly)
 {
@@ -260,7 +236,7 @@ static int prepare_blurs(struct reel_engine *eng, struct reel_gl_layer *ly)
                                 e->sigma);
         int r = (int)rr, n = 2 * r + 1;
         int rows = (n + row - 1) / row, width = n < row ? n : row;
-        uint32_t *w = gauss_kernel(e->sigma, r);
+        uint32_t *w = reel_blur_kernel_create(e->sigma, r);
         uint32_t *padded = w ? calloc((size_t)width * rows, sizeof(*padded)) : NULL;
         if (!padded) {
             free(w);
