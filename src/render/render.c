@@ -279,6 +279,49 @@ static void fail(struct reel_render_result *res, struct reel_log *log, const cha
     REEL_ERROR(log, "stage=%s %s: %s", stage, reel_err_code_str(res->err.code), res->err.msg);
 }
 
+/*
+ * Frames in output order from an engine: through render() one at a time, or, when the engine offers
+ * send_time/receive_frame, with as many frames in flight as the engine allows, so that composing
+ * frame n+1 overlaps the transfer of frame n.
+ */
+struct frame_source {
+    struct reel_engine *eng;
+    const struct reel_timeline *tl;
+    int64_t total, sent;
+    bool is_pipelined, is_flushed;
+};
+
+/* 0 with a new frame in *out, -REEL_EEOF after the last frame, or an engine error. */
+static int source_next(struct frame_source *s, AVFrame **out)
+{
+    const struct reel_engine_ops *ops = s->eng->ops;
+    if (!s->is_pipelined) {
+        if (s->sent == s->total)
+            return -REEL_EEOF;
+        return ops->render(s->eng, reel_timeline_frame_time_us(s->tl, s->sent++), out);
+    }
+    for (;;) {
+        int ret;
+        if (s->sent < s->total) {
+            ret = ops->send_time(s->eng, reel_timeline_frame_time_us(s->tl, s->sent));
+            if (ret == 0) {
+                s->sent++;
+                continue; /* keep the engine's slots full */
+            }
+            if (ret != -REEL_EAGAIN)
+                return ret;
+        } else if (!s->is_flushed) {
+            ret = ops->send_time(s->eng, INT64_MIN);
+            if (ret < 0 && ret != -REEL_EEOF)
+                return ret;
+            s->is_flushed = true;
+        }
+        ret = ops->receive_frame(s->eng, out);
+        if (ret != -REEL_EAGAIN)
+            return ret;
+    }
+}
+
 /* Poster: <output without extension>.jpg */
 static void poster_path(const char *out, char *buf, size_t cap)
 {
@@ -393,17 +436,26 @@ int reel_render_job(const struct reel_render_opts *o, struct reel_render_result 
     }
 
     double last_progress = 0;
-    for (int64_t n = 0; n < frames_total; n++) {
+    struct frame_source src = {
+        .eng = eng,
+        .tl = tl,
+        .total = frames_total,
+        .is_pipelined = eng->ops->send_time && eng->ops->receive_frame,
+    };
+    for (int64_t n = 0;; n++) {
         if (o->cancel && atomic_load(o->cancel)) {
             ret = reel_err_set(&res->err, REEL_ECANCELED, NULL, "the job was canceled");
             snprintf(res->stage, sizeof(res->stage), "render");
             REEL_WARN(o->log, "stage=render canceled at frame %lld", (long long)n);
             break;
         }
-        int64_t t_us = reel_timeline_frame_time_us(tl, n);
         AVFrame *frame = NULL;
         double r0 = now_s();
-        ret = eng->ops->render(eng, t_us, &frame);
+        ret = source_next(&src, &frame);
+        if (ret == -REEL_EEOF) {
+            ret = 0;
+            break;
+        }
         if (ret == 0 && frame->format != want_fmt && !o->skip_encode) {
             AVFrame *conv = NULL;
             ret = convert_frame(&sws, frame, want_fmt, &conv);
