@@ -1,6 +1,6 @@
 /*
  * gl engine on whatever EGL display the host offers (Mesa's surfaceless llvmpipe in CI):
- *  - the cpu engine's pixel probes (geometry, opacity, transitions, fit, effects, blur, YUV);
+ *  - the pixel probes every engine runs (engine_probes.h), effects within 2 code values;
  *  - frame-by-frame parity with the cpu engine on a busy hand-built timeline with every
  *    transition and effect and a video layer (per-frame luma PSNR >= 35 dB);
  *  - four jobs on four threads in one process give the frames each gives alone;
@@ -32,120 +32,19 @@ int main(void)
 #include <libavutil/pixfmt.h>
 
 #include "check.h"
+#include "engine_probes.h"
 #include "engines/gl/context.h"
 #include "engines/gl/shader_files.h"
 #include "render/engine.h"
 #include "render/scene.h"
 #include "timeline/timeline.h"
 
-#define W 320
-#define H 240
 #define PARITY_MIN_DB 35.0
-
-static const struct reel_color BLACK = {0, 0, 0, 255};
-static const struct reel_color RED = {255, 0, 0, 255};
-static const struct reel_color BLUE = {0, 0, 255, 255};
-static const struct reel_color WHITE = {255, 255, 255, 255};
-
-/* ---- timelines built by hand, with the parser's defaults ---- */
-
-static struct reel_timeline *new_timeline(int w, int h, struct reel_color bg, int n_layers)
-{
-    struct reel_timeline *tl = calloc(1, sizeof(*tl));
-    tl->out.width = w;
-    tl->out.height = h;
-    tl->out.fps_num = 25;
-    tl->out.fps_den = 1;
-    tl->out.duration_us = 10 * REEL_US;
-    tl->out.background = bg;
-    tl->layers = calloc((size_t)n_layers + 1, sizeof(*tl->layers));
-    tl->n_layers = n_layers;
-    for (int i = 0; i < n_layers; i++) {
-        struct reel_layer *l = &tl->layers[i];
-        l->type = REEL_LAYER_COLOR;
-        l->index = i;
-        snprintf(l->path, sizeof(l->path), "layers[%d]", i);
-        l->duration_us = 10 * REEL_US;
-        l->x = w / 2.0;
-        l->y = h / 2.0;
-        l->anchor_x = l->anchor_y = 0.5;
-        l->fit = REEL_FIT_COVER;
-        l->scale = l->scale_x = l->scale_y = 1.0;
-        l->opacity = 1.0;
-        l->speed = 1.0;
-        l->volume = 1.0;
-        l->color = WHITE;
-    }
-    return tl;
-}
-
-static void set_box(struct reel_layer *l, double x, double y, double w, double h, double ax,
-                    double ay)
-{
-    l->x = x;
-    l->y = y;
-    l->width = w;
-    l->height = h;
-    l->anchor_x = ax;
-    l->anchor_y = ay;
-}
-
-static struct reel_transition make_tr(enum reel_transition_type type, int64_t dur_us,
-                                      enum reel_easing_kind ease)
-{
-    struct reel_transition t = {.type = type, .duration_us = dur_us};
-    t.easing.kind = ease;
-    return t;
-}
-
-static struct reel_keyframe make_key(int64_t t_us, double value, enum reel_easing_kind ease)
-{
-    struct reel_keyframe k = {.time_us = t_us, .value = value};
-    k.easing.kind = ease;
-    return k;
-}
-
-static void add_effect(struct reel_layer *l, struct reel_effect e)
-{
-    l->effects = realloc(l->effects, sizeof(*l->effects) * (size_t)(l->n_effects + 1));
-    l->effects[l->n_effects++] = e;
-}
-
-static void animate(struct reel_layer *l, enum reel_prop prop, struct reel_keyframe a,
-                    struct reel_keyframe b)
-{
-    l->anim[prop].keys = calloc(2, sizeof(struct reel_keyframe));
-    l->anim[prop].n_keys = 2;
-    l->anim[prop].keys[0] = a;
-    l->anim[prop].keys[1] = b;
-}
-
-/* A premultiplied image whose left half is `left` and right half `right`. */
-static void split_image(struct reel_image *img, int w, int h, struct reel_color left,
-                        struct reel_color right)
-{
-    img->width = w;
-    img->height = h;
-    img->stride = w * 4;
-    img->data = malloc((size_t)w * h * 4);
-    for (int y = 0; y < h; y++)
-        for (int x = 0; x < w; x++) {
-            struct reel_color c = x < w / 2 ? left : right;
-            uint8_t *p = img->data + (size_t)y * img->stride + 4 * x;
-            p[0] = (uint8_t)(c.r * c.a / 255);
-            p[1] = (uint8_t)(c.g * c.a / 255);
-            p[2] = (uint8_t)(c.b * c.a / 255);
-            p[3] = c.a;
-        }
-}
 
 /* A premultiplied image with smooth gradients and some alpha, to exercise the resampler. */
 static void gradient_image(struct reel_image *img, int w, int h)
 {
-    img->width = w;
-    img->height = h;
-    img->stride = w * 4;
-    img->data = malloc((size_t)w * h * 4);
+    alloc_image(img, w, h);
     for (int y = 0; y < h; y++)
         for (int x = 0; x < w; x++) {
             uint8_t *p = img->data + (size_t)y * img->stride + 4 * x;
@@ -193,78 +92,18 @@ static void drop_engines(void)
         reel_engine_destroy(&cache[i].eng);
 }
 
-static struct reel_image no_content[64];
-
-static AVFrame *render_with(const char *name, const struct reel_timeline *tl,
-                            struct reel_image *content, enum AVPixelFormat fmt, int64_t t_us)
+/* The probes render with the cached engine of the timeline's size, in the format asked for. */
+static AVFrame *render_gl(const struct reel_timeline *tl, struct reel_image *content,
+                          enum AVPixelFormat fmt, int64_t t_us)
 {
-    struct reel_scene scene = {.tl = tl, .content = content ? content : no_content};
-    struct reel_engine *eng = NULL, *own = NULL;
-    AVFrame *f = NULL;
-    if (!strcmp(name, "gl")) {
-        eng = gl_engine(tl->out.width, tl->out.height);
-        if (!eng)
-            return NULL;
-        eng->cfg.pix_fmt = fmt;
-    } else {
-        struct reel_engine_cfg cfg = {.width = tl->out.width,
-                                      .height = tl->out.height,
-                                      .pix_fmt = fmt,
-                                      .threads = 2,
-                                      .gpu_index = -1};
-        struct reel_err err = {0};
-        int ret = reel_engine_create(name, &cfg, NULL, &own, &err);
-        CHECK_MSG(ret == 0, "create %s: %s", name, err.msg);
-        if (ret < 0)
-            return NULL;
-        eng = own;
-    }
-    int ret = eng->ops->prepare(eng, &scene);
-    CHECK_MSG(ret == 0, "%s prepare: %s at %s", name, eng->err.msg, eng->err.path);
-    if (ret == 0) {
-        ret = eng->ops->render(eng, t_us, &f);
-        CHECK_MSG(ret == 0, "%s render: %s", name, eng->err.msg);
-    }
-    reel_engine_destroy(&own);
-    return f;
+    struct reel_engine *eng = gl_engine(tl->out.width, tl->out.height);
+    if (!eng)
+        return NULL;
+    eng->cfg.pix_fmt = fmt;
+    return render_on(eng, tl, content, t_us);
 }
 
-static AVFrame *render_gl(const struct reel_timeline *tl, struct reel_image *content, int64_t t_us)
-{
-    return render_with("gl", tl, content, AV_PIX_FMT_RGBA, t_us);
-}
-
-static const uint8_t *px(const AVFrame *f, int x, int y)
-{
-    return f->data[0] + (size_t)y * f->linesize[0] + 4 * x;
-}
-
-static int is_color(const AVFrame *f, int x, int y, struct reel_color c)
-{
-    const uint8_t *p = px(f, x, y);
-    return p[0] == c.r && p[1] == c.g && p[2] == c.b && p[3] == c.a;
-}
-
-#define CHECK_PX(f, x, y, c)                                                                   \
-    do {                                                                                       \
-        const uint8_t *p_ = px((f), (x), (y));                                                 \
-        CHECK_MSG(is_color((f), (x), (y), (c)),                                                \
-                  "pixel (%d,%d) = %d,%d,%d,%d, expected %d,%d,%d,%d", (x), (y), p_[0], p_[1], \
-                  p_[2], p_[3], (c).r, (c).g, (c).b, (c).a);                                   \
-    } while (0)
-
-static void census(const AVFrame *f, struct reel_color c, struct reel_color bg, int *n_c,
-                   int *n_other)
-{
-    *n_c = *n_other = 0;
-    for (int y = 0; y < f->height; y++)
-        for (int x = 0; x < f->width; x++) {
-            if (is_color(f, x, y, c))
-                (*n_c)++;
-            else if (!is_color(f, x, y, bg))
-                (*n_other)++;
-        }
-}
+static const struct probe_engine gl_probes = {.name = "gl", .render = render_gl, .effect_tol = 2.0};
 
 /* Luma PSNR of two YUV frames of the same size. */
 static double luma_psnr(const AVFrame *a, const AVFrame *b)
@@ -292,7 +131,7 @@ static bool same_yuv(const AVFrame *a, const AVFrame *b)
     return true;
 }
 
-/* ---- the cpu engine's probes ---- */
+/* ---- basics ---- */
 
 static void test_basics(void)
 {
@@ -337,541 +176,6 @@ static void test_basics(void)
     CHECK_INT_EQ(reel_engine_create("gl", &cfg, NULL, &fresh, &err), -REEL_EENGINE_UNAVAILABLE);
     CHECK(fresh == NULL);
     CHECK(strstr(err.msg, "format") != NULL);
-}
-
-static void test_background(void)
-{
-    struct reel_color bg = {0x33, 0x66, 0x99, 255};
-    struct reel_timeline *tl = new_timeline(W, H, bg, 0);
-    AVFrame *f = render_gl(tl, NULL, 0);
-    if (f) {
-        CHECK_INT_EQ(f->width, W);
-        CHECK_INT_EQ(f->height, H);
-        CHECK_INT_EQ(f->format, AV_PIX_FMT_RGBA);
-        int n_bg, n_other;
-        census(f, bg, bg, &n_bg, &n_other);
-        CHECK_INT_EQ(n_bg, W * H);
-    }
-    av_frame_free(&f);
-    /* A translucent background comes out straight (un-premultiplied) in RGBA. */
-    struct reel_color half = {200, 100, 50, 128};
-    reel_timeline_destroy(&tl);
-    tl = new_timeline(W, H, half, 0);
-    f = render_gl(tl, NULL, 0);
-    if (f) {
-        const uint8_t *p = px(f, 7, 7);
-        CHECK_NEAR(p[0], 200, 2);
-        CHECK_NEAR(p[1], 100, 2);
-        CHECK_NEAR(p[2], 50, 2);
-        CHECK_INT_EQ(p[3], 128);
-    }
-    av_frame_free(&f);
-    reel_timeline_destroy(&tl);
-}
-
-static void test_anchor_box(void)
-{
-    struct reel_timeline *tl = new_timeline(W, H, BLACK, 1);
-    struct reel_layer *l = &tl->layers[0];
-    l->color = RED;
-    set_box(l, 50, 50, 100, 100, 0, 0);
-    AVFrame *f = render_gl(tl, NULL, 0);
-    if (f) {
-        CHECK_PX(f, 50, 50, RED);
-        CHECK_PX(f, 149, 149, RED);
-        CHECK_PX(f, 49, 50, BLACK);
-        CHECK_PX(f, 50, 49, BLACK);
-        CHECK_PX(f, 150, 100, BLACK);
-        CHECK_PX(f, 100, 150, BLACK);
-        int n_red, n_other;
-        census(f, RED, BLACK, &n_red, &n_other);
-        CHECK_INT_EQ(n_red, 100 * 100);
-        CHECK_INT_EQ(n_other, 0);
-    }
-    av_frame_free(&f);
-    set_box(l, 100, 100, 50, 20, 0.5, 0.5);
-    f = render_gl(tl, NULL, 0);
-    if (f) {
-        CHECK_PX(f, 75, 90, RED);
-        CHECK_PX(f, 124, 109, RED);
-        CHECK_PX(f, 74, 100, BLACK);
-        CHECK_PX(f, 100, 110, BLACK);
-    }
-    av_frame_free(&f);
-    l->start_us = REEL_US;
-    l->duration_us = REEL_US;
-    int64_t times[3] = {999999, REEL_US, 2 * REEL_US};
-    for (int i = 0; i < 3; i++) {
-        f = render_gl(tl, NULL, times[i]);
-        if (f)
-            CHECK_PX(f, 100, 100, i == 1 ? RED : BLACK);
-        av_frame_free(&f);
-    }
-    reel_timeline_destroy(&tl);
-}
-
-static void test_opacity(void)
-{
-    struct reel_timeline *tl = new_timeline(W, H, BLACK, 1);
-    tl->layers[0].opacity = 0.5;
-    AVFrame *f = render_gl(tl, NULL, 0);
-    if (f) {
-        const uint8_t *p = px(f, 10, 10);
-        CHECK_NEAR(p[0], 128, 1);
-        CHECK_NEAR(p[1], 128, 1);
-        CHECK_NEAR(p[2], 128, 1);
-        CHECK_INT_EQ(p[3], 255);
-    }
-    av_frame_free(&f);
-    struct reel_layer *l = &tl->layers[0];
-    l->opacity = 1.0;
-    animate(l, REEL_PROP_OPACITY, make_key(0, 0.0, REEL_EASE_LINEAR),
-            make_key(REEL_US, 1.0, REEL_EASE_LINEAR));
-    f = render_gl(tl, NULL, REEL_US / 4);
-    if (f)
-        CHECK_NEAR(px(f, 10, 10)[0], 64, 1);
-    av_frame_free(&f);
-    reel_timeline_destroy(&tl);
-}
-
-static struct reel_timeline *transition_tl(enum reel_transition_type type, bool full)
-{
-    struct reel_timeline *tl = new_timeline(W, H, BLACK, 1);
-    struct reel_layer *l = &tl->layers[0];
-    l->color = RED;
-    if (!full)
-        set_box(l, 0, 0, 100, 100, 0, 0);
-    l->tr_in = make_tr(type, REEL_US, REEL_EASE_LINEAR);
-    return tl;
-}
-
-static void test_transitions(void)
-{
-    struct reel_timeline *tl = transition_tl(REEL_TR_WIPE_LEFT, true);
-    AVFrame *f = render_gl(tl, NULL, REEL_US / 2);
-    if (f) {
-        for (int y = 0; y < H; y += 60) {
-            CHECK_PX(f, W / 2 - 1, y, BLACK);
-            CHECK_PX(f, W / 2, y, RED);
-            CHECK_PX(f, 0, y, BLACK);
-            CHECK_PX(f, W - 1, y, RED);
-        }
-    }
-    av_frame_free(&f);
-    f = render_gl(tl, NULL, REEL_US);
-    if (f)
-        CHECK_PX(f, 0, 0, RED);
-    av_frame_free(&f);
-    reel_timeline_destroy(&tl);
-
-    tl = transition_tl(REEL_TR_WIPE_RIGHT, true);
-    f = render_gl(tl, NULL, REEL_US / 4);
-    if (f) {
-        CHECK_PX(f, W / 4 - 1, 10, RED);
-        CHECK_PX(f, W / 4, 10, BLACK);
-    }
-    av_frame_free(&f);
-    reel_timeline_destroy(&tl);
-
-    tl = transition_tl(REEL_TR_WIPE_UP, true);
-    f = render_gl(tl, NULL, REEL_US / 4);
-    if (f) {
-        CHECK_PX(f, 10, H - H / 4 - 1, BLACK);
-        CHECK_PX(f, 10, H - H / 4, RED);
-    }
-    av_frame_free(&f);
-    reel_timeline_destroy(&tl);
-
-    tl = transition_tl(REEL_TR_WIPE_DOWN, true);
-    f = render_gl(tl, NULL, REEL_US / 4);
-    if (f) {
-        CHECK_PX(f, 10, H / 4 - 1, RED);
-        CHECK_PX(f, 10, H / 4, BLACK);
-    }
-    av_frame_free(&f);
-    reel_timeline_destroy(&tl);
-
-    /* Slides: at p = 0.5 a 100x100 box at (110, 70) is half a frame away from its place. */
-    struct {
-        enum reel_transition_type type;
-        int x, y; /* a pixel inside the displaced box */
-    } slides[] = {{REEL_TR_SLIDE_LEFT, 275, 75},
-                  {REEL_TR_SLIDE_RIGHT, 10, 75},
-                  {REEL_TR_SLIDE_UP, 115, 195},
-                  {REEL_TR_SLIDE_DOWN, 115, 10}};
-    for (int i = 0; i < 4; i++) {
-        tl = transition_tl(slides[i].type, false);
-        set_box(&tl->layers[0], 110, 70, 100, 100, 0, 0);
-        f = render_gl(tl, NULL, REEL_US / 2);
-        if (f) {
-            CHECK_PX(f, slides[i].x, slides[i].y, RED);
-            CHECK_PX(f, 160, 120, BLACK);
-        }
-        av_frame_free(&f);
-        reel_timeline_destroy(&tl);
-    }
-
-    tl = transition_tl(REEL_TR_CIRCLE_OPEN, true);
-    f = render_gl(tl, NULL, REEL_US / 2);
-    if (f) {
-        CHECK_PX(f, W / 2, H / 2, RED);
-        CHECK_PX(f, W / 2 + 95, H / 2, RED);
-        CHECK_PX(f, W / 2 + 105, H / 2, BLACK);
-        CHECK_PX(f, W / 2, H / 2 + 101, BLACK);
-        CHECK_PX(f, 0, 0, BLACK);
-    }
-    av_frame_free(&f);
-    reel_timeline_destroy(&tl);
-
-    tl = transition_tl(REEL_TR_CIRCLE_CLOSE, true);
-    f = render_gl(tl, NULL, REEL_US / 2);
-    if (f) {
-        CHECK_PX(f, W / 2, H / 2, BLACK);
-        CHECK_PX(f, W / 2 + 95, H / 2, BLACK);
-        CHECK_PX(f, W / 2 + 105, H / 2, RED);
-        CHECK_PX(f, 0, 0, RED);
-    }
-    av_frame_free(&f);
-    reel_timeline_destroy(&tl);
-
-    tl = transition_tl(REEL_TR_RADIAL, true);
-    f = render_gl(tl, NULL, REEL_US / 4);
-    if (f) {
-        CHECK_PX(f, W / 2 + 40, H / 2 - 40, RED);
-        CHECK_PX(f, W - 1, 0, RED);
-        CHECK_PX(f, W / 2 + 5, 5, RED);
-        CHECK_PX(f, W - 5, H / 2 - 3, RED);
-        CHECK_PX(f, W / 2 + 40, H / 2 + 40, BLACK);
-        CHECK_PX(f, W / 2 - 40, H / 2 + 40, BLACK);
-        CHECK_PX(f, W / 2 - 40, H / 2 - 40, BLACK);
-        CHECK_PX(f, 0, 0, BLACK);
-    }
-    av_frame_free(&f);
-    reel_timeline_destroy(&tl);
-
-    tl = transition_tl(REEL_TR_NONE, true);
-    tl->layers[0].tr_out = make_tr(REEL_TR_FADE, REEL_US, REEL_EASE_LINEAR);
-    f = render_gl(tl, NULL, 10 * REEL_US - REEL_US / 2);
-    if (f)
-        CHECK_NEAR(px(f, 10, 10)[0], 128, 1);
-    av_frame_free(&f);
-    reel_timeline_destroy(&tl);
-}
-
-static void test_rotation_scale(void)
-{
-    struct reel_timeline *tl = new_timeline(W, H, BLACK, 1);
-    struct reel_layer *l = &tl->layers[0];
-    l->color = RED;
-    set_box(l, 160, 120, 200, 20, 0.5, 0.5);
-    l->rotation_deg = 90;
-    AVFrame *f = render_gl(tl, NULL, 0);
-    if (f) {
-        CHECK_PX(f, 160, 25, RED);
-        CHECK_PX(f, 160, 214, RED);
-        CHECK_PX(f, 150, 120, RED);
-        CHECK_PX(f, 169, 120, RED);
-        CHECK_PX(f, 149, 120, BLACK);
-        CHECK_PX(f, 170, 120, BLACK);
-        int n_red, n_other;
-        census(f, RED, BLACK, &n_red, &n_other);
-        CHECK_INT_EQ(n_red, 200 * 20);
-        CHECK_INT_EQ(n_other, 0);
-    }
-    av_frame_free(&f);
-
-    l->rotation_deg = 45;
-    f = render_gl(tl, NULL, 0);
-    if (f) {
-        double area = 0;
-        for (int y = 0; y < H; y++)
-            for (int x = 0; x < W; x++)
-                area += px(f, x, y)[0] / 255.0;
-        CHECK_NEAR(area, 200 * 20, 200 * 20 * 0.01);
-        CHECK_PX(f, 160, 120, RED);
-        CHECK_PX(f, 210, 170, RED);
-        CHECK_PX(f, 210, 70, BLACK);
-    }
-    av_frame_free(&f);
-
-    l->rotation_deg = 0;
-    set_box(l, 160, 120, 40, 20, 0.5, 0.5);
-    l->scale = 2.0;
-    f = render_gl(tl, NULL, 0);
-    if (f) {
-        int n_red, n_other;
-        census(f, RED, BLACK, &n_red, &n_other);
-        CHECK_INT_EQ(n_red, 80 * 40);
-        CHECK_INT_EQ(n_other, 0);
-        CHECK_PX(f, 120, 100, RED);
-        CHECK_PX(f, 199, 139, RED);
-        CHECK_PX(f, 119, 120, BLACK);
-        CHECK_PX(f, 160, 140, BLACK);
-    }
-    av_frame_free(&f);
-    l->scale = 1.0;
-    l->scale_x = 3.0;
-    l->scale_y = 0.5;
-    f = render_gl(tl, NULL, 0);
-    if (f) {
-        int n_red, n_other;
-        census(f, RED, BLACK, &n_red, &n_other);
-        CHECK_INT_EQ(n_red, 120 * 10);
-        CHECK_INT_EQ(n_other, 0);
-    }
-    av_frame_free(&f);
-    reel_timeline_destroy(&tl);
-}
-
-static void test_fit(void)
-{
-    struct reel_image content[1];
-    split_image(&content[0], 60, 30, RED, BLUE);
-    struct reel_timeline *tl = new_timeline(100, 100, BLACK, 1);
-    struct reel_layer *l = &tl->layers[0];
-    l->type = REEL_LAYER_IMAGE;
-    set_box(l, 0, 0, 40, 40, 0, 0);
-
-    l->fit = REEL_FIT_FILL;
-    AVFrame *f = render_gl(tl, content, 0);
-    if (f) {
-        CHECK_PX(f, 2, 2, RED);
-        CHECK_PX(f, 2, 37, RED);
-        CHECK_PX(f, 37, 2, BLUE);
-        CHECK_PX(f, 37, 37, BLUE);
-        CHECK_PX(f, 40, 20, BLACK);
-        CHECK_PX(f, 20, 40, BLACK);
-    }
-    av_frame_free(&f);
-
-    l->fit = REEL_FIT_CONTAIN;
-    f = render_gl(tl, content, 0);
-    if (f) {
-        CHECK_PX(f, 5, 9, BLACK);
-        CHECK_PX(f, 5, 10, RED);
-        CHECK_PX(f, 5, 29, RED);
-        CHECK_PX(f, 35, 15, BLUE);
-        CHECK_PX(f, 5, 30, BLACK);
-    }
-    av_frame_free(&f);
-
-    l->fit = REEL_FIT_COVER;
-    f = render_gl(tl, content, 0);
-    if (f) {
-        CHECK_PX(f, 0, 0, RED);
-        CHECK_PX(f, 16, 39, RED);
-        CHECK_PX(f, 24, 0, BLUE);
-        CHECK_PX(f, 39, 39, BLUE);
-        CHECK_PX(f, 40, 20, BLACK);
-    }
-    av_frame_free(&f);
-
-    l->fit = REEL_FIT_NATURAL;
-    f = render_gl(tl, content, 0);
-    if (f) {
-        CHECK_PX(f, 0, 5, RED);
-        CHECK_PX(f, 19, 34, RED);
-        CHECK_PX(f, 20, 5, BLUE);
-        CHECK_PX(f, 39, 20, BLUE);
-        CHECK_PX(f, 10, 4, BLACK);
-        CHECK_PX(f, 10, 35, BLACK);
-        CHECK_PX(f, 40, 20, BLACK);
-    }
-    av_frame_free(&f);
-    reel_image_uninit(&content[0]);
-    reel_timeline_destroy(&tl);
-}
-
-static double clamp01(double v)
-{
-    return v < 0 ? 0 : (v > 1 ? 1 : v);
-}
-
-/* On a colour layer and on an image layer, the formula within 2 code values. */
-static void expect_effect(struct reel_effect e, struct reel_color in, const double want[3])
-{
-    for (int pass = 0; pass < 2; pass++) {
-        struct reel_image content[1] = {{0}};
-        struct reel_timeline *tl = new_timeline(64, 64, BLACK, 1);
-        struct reel_layer *l = &tl->layers[0];
-        l->color = in;
-        if (pass == 1) {
-            l->type = REEL_LAYER_IMAGE;
-            split_image(&content[0], 16, 16, in, in);
-        }
-        add_effect(l, e);
-        AVFrame *f = render_gl(tl, pass ? content : NULL, 0);
-        if (f) {
-            const uint8_t *p = px(f, 32, 32);
-            for (int c = 0; c < 3; c++)
-                CHECK_MSG(fabs(p[c] - want[c] * 255.0) <= 2.0,
-                          "effect %d pass %d channel %d: %d, expected %.2f", e.type, pass, c, p[c],
-                          want[c] * 255.0);
-        }
-        av_frame_free(&f);
-        reel_image_uninit(&content[0]);
-        reel_timeline_destroy(&tl);
-    }
-}
-
-static void test_effects(void)
-{
-    struct reel_color in = {100, 150, 200, 255};
-    double r = 100 / 255.0, g = 150 / 255.0, b = 200 / 255.0;
-    double want[3];
-
-    struct reel_effect e = {.type = REEL_FX_BRIGHTNESS, .value = 0.2};
-    want[0] = clamp01(r + 0.2), want[1] = clamp01(g + 0.2), want[2] = clamp01(b + 0.2);
-    expect_effect(e, in, want);
-
-    e = (struct reel_effect){.type = REEL_FX_CONTRAST, .value = 1.5};
-    want[0] = clamp01((r - 0.5) * 1.5 + 0.5), want[1] = clamp01((g - 0.5) * 1.5 + 0.5);
-    want[2] = clamp01((b - 0.5) * 1.5 + 0.5);
-    expect_effect(e, in, want);
-
-    double L = 0.2126 * r + 0.7152 * g + 0.0722 * b;
-    e = (struct reel_effect){.type = REEL_FX_SATURATION, .value = 2.0};
-    want[0] = clamp01(L + (r - L) * 2), want[1] = clamp01(L + (g - L) * 2);
-    want[2] = clamp01(L + (b - L) * 2);
-    expect_effect(e, in, want);
-
-    e = (struct reel_effect){.type = REEL_FX_GRAYSCALE};
-    want[0] = want[1] = want[2] = L;
-    expect_effect(e, in, want);
-
-    e = (struct reel_effect){.type = REEL_FX_SEPIA};
-    want[0] = clamp01(.393 * r + .769 * g + .189 * b);
-    want[1] = clamp01(.349 * r + .686 * g + .168 * b);
-    want[2] = clamp01(.272 * r + .534 * g + .131 * b);
-    expect_effect(e, in, want);
-
-    e = (struct reel_effect){.type = REEL_FX_INVERT};
-    want[0] = 1 - r, want[1] = 1 - g, want[2] = 1 - b;
-    expect_effect(e, in, want);
-
-    /* A blur leaves a flat colour flat. */
-    e = (struct reel_effect){.type = REEL_FX_BLUR, .sigma = 3};
-    want[0] = r, want[1] = g, want[2] = b;
-    expect_effect(e, in, want);
-
-    /* Chroma key: pure green disappears (white shows through), red stays. */
-    struct reel_effect key = {.type = REEL_FX_CHROMA_KEY,
-                              .color = {0, 255, 0, 255},
-                              .similarity = 0.1,
-                              .smoothness = 0.1};
-    struct reel_color green = {0, 255, 0, 255};
-    for (int pass = 0; pass < 2; pass++) {
-        struct reel_image content[1] = {{0}};
-        struct reel_timeline *tl = new_timeline(64, 64, WHITE, 1);
-        struct reel_layer *l = &tl->layers[0];
-        l->type = REEL_LAYER_IMAGE;
-        split_image(&content[0], 16, 16, pass ? RED : green, pass ? RED : green);
-        add_effect(l, key);
-        AVFrame *f = render_gl(tl, content, 0);
-        if (f)
-            CHECK_PX(f, 32, 32, pass ? RED : WHITE);
-        av_frame_free(&f);
-        reel_image_uninit(&content[0]);
-        reel_timeline_destroy(&tl);
-    }
-    /* Between the two: alpha is clamp((d - similarity) / smoothness) = 0.5. */
-    struct reel_color near = {40, 200, 40, 255};
-    double nr = 40 / 255.0, ng = 200 / 255.0, nb = 40 / 255.0;
-    double ny = 0.2126 * nr + 0.7152 * ng + 0.0722 * nb, ky = 0.7152;
-    double cb = (nb - ny) / 1.8556 + 0.5, cr = (nr - ny) / 1.5748 + 0.5;
-    double kcb = (0 - ky) / 1.8556 + 0.5, kcr = (0 - ky) / 1.5748 + 0.5;
-    double d = sqrt(((cb - kcb) * (cb - kcb) + (cr - kcr) * (cr - kcr)) / 2);
-    struct reel_effect soft = key;
-    soft.similarity = d - 0.05;
-    struct reel_timeline *tl = new_timeline(64, 64, BLACK, 1);
-    tl->layers[0].color = near;
-    add_effect(&tl->layers[0], soft);
-    AVFrame *f = render_gl(tl, NULL, 0);
-    if (f) {
-        CHECK_NEAR(px(f, 5, 5)[0], 40 * 0.5, 2);
-        CHECK_NEAR(px(f, 5, 5)[1], 200 * 0.5, 2);
-    }
-    av_frame_free(&f);
-    reel_timeline_destroy(&tl);
-}
-
-static void test_blur(void)
-{
-    struct reel_image content[1];
-    split_image(&content[0], 40, 20, WHITE, BLACK);
-    struct reel_timeline *tl = new_timeline(64, 32, BLUE, 1);
-    struct reel_layer *l = &tl->layers[0];
-    l->type = REEL_LAYER_IMAGE;
-    set_box(l, 0, 0, 40, 20, 0, 0);
-    add_effect(l, (struct reel_effect){.type = REEL_FX_BLUR, .sigma = 2.0});
-    AVFrame *f = render_gl(tl, content, 0);
-    if (f) {
-        int y = 10;
-        CHECK_PX(f, 0, 0, WHITE);
-        CHECK_PX(f, 2, y, WHITE);
-        CHECK_PX(f, 39, 19, BLACK);
-        for (int k = 0; k < 8; k++) {
-            int a = px(f, 19 - k, y)[0], b = px(f, 20 + k, y)[0];
-            CHECK_MSG(abs(a + b - 255) <= 1, "k=%d: %d + %d", k, a, b);
-        }
-        for (int x = 14; x < 26; x++)
-            CHECK_MSG(px(f, x, y)[0] > px(f, x + 1, y)[0], "not falling at %d", x);
-        double s = 0, t = 0;
-        for (int k = -6; k <= 6; k++) {
-            double w = exp(-k * k / 8.0);
-            s += w;
-            if (k <= 0)
-                t += w;
-        }
-        CHECK_NEAR(px(f, 19, y)[0], 255 * t / s, 1);
-        CHECK(!memcmp(px(f, 0, 0), px(f, 0, 19), 40 * 4));
-        CHECK_PX(f, 41, 5, BLUE);
-    }
-    av_frame_free(&f);
-    reel_image_uninit(&content[0]);
-    reel_timeline_destroy(&tl);
-}
-
-static void test_yuv(void)
-{
-    struct {
-        struct reel_color c;
-        int y, u, v;
-    } cases[] = {{WHITE, 235, 128, 128}, {BLACK, 16, 128, 128}, {RED, 63, 102, 240}};
-    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-        for (int nv12 = 0; nv12 < 2; nv12++) {
-            struct reel_timeline *tl = new_timeline(64, 32, cases[i].c, 0);
-            AVFrame *f =
-                render_with("gl", tl, NULL, nv12 ? AV_PIX_FMT_NV12 : AV_PIX_FMT_YUV420P, 0);
-            if (f) {
-                CHECK_INT_EQ(f->format, nv12 ? AV_PIX_FMT_NV12 : AV_PIX_FMT_YUV420P);
-                CHECK_INT_EQ(f->width, 64);
-                CHECK_INT_EQ(f->height, 32);
-                CHECK_INT_EQ(f->color_range, AVCOL_RANGE_MPEG);
-                CHECK_INT_EQ(f->colorspace, AVCOL_SPC_BT709);
-                CHECK_INT_EQ(f->color_primaries, AVCOL_PRI_BT709);
-                CHECK_INT_EQ(f->color_trc, AVCOL_TRC_BT709);
-                int n_bad = 0;
-                for (int y = 0; y < 32; y++)
-                    for (int x = 0; x < 64; x++)
-                        n_bad += abs(f->data[0][y * f->linesize[0] + x] - cases[i].y) > 1;
-                CHECK_INT_EQ(n_bad, 0);
-                int u, v;
-                if (nv12) {
-                    u = f->data[1][5 * f->linesize[1] + 10];
-                    v = f->data[1][5 * f->linesize[1] + 11];
-                } else {
-                    u = f->data[1][5 * f->linesize[1] + 5];
-                    v = f->data[2][5 * f->linesize[2] + 5];
-                }
-                CHECK_NEAR(f->data[0][10 * f->linesize[0] + 10], cases[i].y, 1);
-                CHECK_NEAR(u, cases[i].u, 1);
-                CHECK_NEAR(v, cases[i].v, 1);
-            }
-            av_frame_free(&f);
-            reel_timeline_destroy(&tl);
-        }
-    }
 }
 
 /* ---- a busy scene for parity, threads and pipelining ---- */
@@ -946,8 +250,8 @@ static void test_video_variant(const char *path, const char *what)
     double worst = 99;
     for (int i = 0; i < 3; i++) {
         int64_t t = 300000 + 700000 * i;
-        AVFrame *a = render_with("cpu", tl, NULL, AV_PIX_FMT_YUV420P, t);
-        AVFrame *b = render_with("gl", tl, NULL, AV_PIX_FMT_YUV420P, t);
+        AVFrame *a = render_fresh("cpu", tl, NULL, AV_PIX_FMT_YUV420P, 2, t);
+        AVFrame *b = render_gl(tl, NULL, AV_PIX_FMT_YUV420P, t);
         if (a && b) {
             double db = luma_psnr(a, b);
             worst = fmin(worst, db);
@@ -1332,7 +636,7 @@ static void test_broken_shader(void)
     }
     rmdir(sub);
     rmdir(dir);
-    AVFrame *f = render_gl(tl, NULL, 0);
+    AVFrame *f = render_gl(tl, NULL, AV_PIX_FMT_RGBA, 0);
     if (f)
         CHECK_PX(f, 32, 32, WHITE);
     av_frame_free(&f);
@@ -1340,18 +644,6 @@ static void test_broken_shader(void)
 }
 
 /* ---- memory ---- */
-
-static long rss_kb(void)
-{
-    FILE *f = fopen("/proc/self/statm", "r");
-    long pages = 0, rss = 0;
-    if (!f)
-        return -1;
-    if (fscanf(f, "%ld %ld", &pages, &rss) != 2)
-        rss = -1;
-    fclose(f);
-    return rss < 0 ? -1 : rss * (sysconf(_SC_PAGESIZE) / 1024);
-}
 
 static void test_memory(bool with_video)
 {
@@ -1421,15 +713,7 @@ int main(void)
     reel_engine_destroy(&eng);
 
     test_basics();
-    test_background();
-    test_anchor_box();
-    test_opacity();
-    test_transitions();
-    test_rotation_scale();
-    test_fit();
-    test_effects();
-    test_blur();
-    test_yuv();
+    run_probes(&gl_probes);
     bool video = make_clip() == 0;
     if (!video)
         printf("video layers skipped in the busy scene: the ffmpeg tool is missing or failed\n");
