@@ -33,6 +33,7 @@ enum progress_mode { PROGRESS_NONE_ = 0, PROGRESS_AUTO, PROGRESS_BAR, PROGRESS_J
 struct cli {
     const char *job_path;
     const char *out_path;
+    const char *stats_path; /* --stats-json: the render result as JSON, for the bench suite */
     const char *engine;
     const char *encoder;
     const char *roots[MAX_ROOTS + 1];
@@ -61,7 +62,7 @@ static void usage(FILE *f)
           "\n"
           "commands:\n"
           "  render JOB.json -o OUT [--engine auto|gl|cpu] [--encoder auto|nvenc|vaapi|software]\n"
-          "                         [--data k=v ...] [--progress=bar|json|none]\n"
+          "                         [--data k=v ...] [--progress=bar|json|none] [--stats-json FILE]\n"
           "  frame JOB.json --at SECONDS -o OUT.png [--engine ...] [--data k=v ...]\n"
           "  validate JOB.json [--data k=v ...]\n"
           "  probe\n"
@@ -256,6 +257,36 @@ static enum reel_encoder_pref encoder_pref(const char *s, bool *ok)
     return REEL_ENCPREF_NONE;
 }
 
+/* Write the render result (engine, encoder, frames, bytes, per-stage seconds) as one JSON object. */
+static int write_stats(const char *path, const struct reel_timeline *tl,
+                       const struct reel_render_result *res)
+{
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "engine", res->engine);
+    cJSON_AddBoolToObject(o, "engine_fell_back", res->engine_fell_back);
+    cJSON_AddStringToObject(o, "encoder", res->encoder);
+    cJSON_AddNumberToObject(o, "frames", (double)res->frames);
+    cJSON_AddNumberToObject(o, "bytes", (double)res->bytes);
+    cJSON_AddNumberToObject(o, "video_s", tl->out.duration_us / 1e6);
+    cJSON *t = cJSON_AddObjectToObject(o, "stages_s");
+    cJSON_AddNumberToObject(t, "prepare", res->times.prepare_s);
+    cJSON_AddNumberToObject(t, "render", res->times.render_s);
+    cJSON_AddNumberToObject(t, "encode", res->times.encode_s);
+    cJSON_AddNumberToObject(t, "audio", res->times.audio_s);
+    cJSON_AddNumberToObject(t, "total", res->times.total_s);
+    char *text = cJSON_Print(o);
+    cJSON_Delete(o);
+    FILE *f = text ? fopen(path, "w") : NULL;
+    int ok = f && fputs(text, f) >= 0 && fputc('\n', f) != EOF;
+    if (f && fclose(f) != 0)
+        ok = 0;
+    free(text);
+    if (!ok)
+        fprintf(stderr, "reel: error: output_failed (stage stats) at --stats-json: cannot write %s: %s\n",
+                path, strerror(errno));
+    return ok ? 0 : 1;
+}
+
 static int cmd_render(struct cli *c, bool still)
 {
     if (!c->job_path)
@@ -323,8 +354,9 @@ static int cmd_render(struct cli *c, bool still)
     } else {
         fprintf(stderr, "reel: wrote %s [engine %s]\n", c->out_path, res.engine);
     }
+    int status = c->stats_path ? write_stats(c->stats_path, tl, &res) : 0;
     reel_timeline_destroy(&tl);
-    return 0;
+    return status;
 }
 
 static int cmd_validate(struct cli *c)
@@ -409,6 +441,7 @@ int main(int argc, char **argv)
         {"threads", required_argument, NULL, 't'},
         {"gpu", required_argument, NULL, 'g'},
         {"progress", required_argument, NULL, 'p'},
+        {"stats-json", required_argument, NULL, 'S'},
         {"log-level", required_argument, NULL, 'l'},
         {"log-format", required_argument, NULL, 'f'},
         {NULL, 0, NULL, 0},
@@ -441,6 +474,7 @@ int main(int argc, char **argv)
             break;
         case 't': c.threads = atoi(optarg); break;
         case 'g': c.gpu = atoi(optarg); break;
+        case 'S': c.stats_path = optarg; break;
         case 'p':
             if (!strcmp(optarg, "json"))
                 c.progress = PROGRESS_JSON;

@@ -55,7 +55,12 @@ fi
 
 printf '{ %s, "layers": [ { "type": "color", "color": "#123456" } ] }\n' "$W" > "$dir/ok.json"
 run unwritable_dir 1 output_failed "" -- render "$dir/ok.json" -o "$dir/no/such/dir/out.mp4"
-run ok_render 0 "" "" -- render "$dir/ok.json" -o "$dir/out/ok.mp4"
+run ok_render 0 "" "" -- render "$dir/ok.json" -o "$dir/out/ok.mp4" --stats-json "$dir/stats.json"
+if python3 -c 'import json,sys; s=json.load(open(sys.argv[1])); sys.exit(0 if s["frames"] == 10 and s["engine"] and s["stages_s"]["total"] > 0 else 1)' "$dir/stats.json"; then
+  passes=$((passes + 1))
+else
+  echo "FAIL: --stats-json did not describe the 10-frame render"; cat "$dir/stats.json"; fails=$((fails + 1))
+fi
 [ -s "$dir/out/ok.mp4" ] || { echo "FAIL: ok_render wrote nothing"; fails=$((fails + 1)); }
 
 printf '{ "output": { "width": 321 }, "layers": [ ] ' > "$dir/bad.json"
