@@ -1,4 +1,5 @@
-/* The engines linked into this binary, in preference order. Engines register nothing at run time. */
+/* The engines linked into this binary, in preference order. Engines register nothing at run time.
+ */
 #include <stddef.h>
 
 #include "render/engine.h"

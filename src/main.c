@@ -1,7 +1,8 @@
 /*
  * reel: command-line entry point. Options, wiring and signals only; the work lives in the modules.
- * Exit status: 0 success, 1 job or input error (one line on stderr naming the code, stage and cause),
- * 2 usage error. Every flag has an environment variable: --asset-root <-> REEL_ASSET_ROOT, etc.
+ * Exit status: 0 success, 1 job or input error (one line on stderr naming the code, stage and
+ * cause), 2 usage error. Every flag has an environment variable: --asset-root <-> REEL_ASSET_ROOT,
+ * etc.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -58,23 +59,24 @@ static void on_signal(int sig)
 
 static void usage(FILE *f)
 {
-    fputs("usage: reel <command> [options]\n"
-          "\n"
-          "commands:\n"
-          "  render JOB.json -o OUT [--engine auto|gl|cpu] [--encoder auto|nvenc|vaapi|software]\n"
-          "                         [--data k=v ...] [--progress=bar|json|none] [--stats-json FILE]\n"
-          "  frame JOB.json --at SECONDS -o OUT.png [--engine ...] [--data k=v ...]\n"
-          "  validate JOB.json [--data k=v ...]\n"
-          "  probe\n"
-          "  version\n"
-          "\n"
-          "common options (each also read from the environment variable in brackets):\n"
-          "  --asset-root DIR    extra asset folder, repeatable [REEL_ASSET_ROOT, ':'-separated]\n"
-          "  --threads N         worker threads, 0 = all cores [REEL_THREADS]\n"
-          "  --gpu N             GPU index for the gl engine [REEL_GPU]\n"
-          "  --log-level L       error|warn|info|debug [REEL_LOG_LEVEL]\n"
-          "  --log-format F      text|json [REEL_LOG_FORMAT]\n",
-          f);
+    fputs(
+        "usage: reel <command> [options]\n"
+        "\n"
+        "commands:\n"
+        "  render JOB.json -o OUT [--engine auto|gl|cpu] [--encoder auto|nvenc|vaapi|software]\n"
+        "                         [--data k=v ...] [--progress=bar|json|none] [--stats-json FILE]\n"
+        "  frame JOB.json --at SECONDS -o OUT.png [--engine ...] [--data k=v ...]\n"
+        "  validate JOB.json [--data k=v ...]\n"
+        "  probe\n"
+        "  version\n"
+        "\n"
+        "common options (each also read from the environment variable in brackets):\n"
+        "  --asset-root DIR    extra asset folder, repeatable [REEL_ASSET_ROOT, ':'-separated]\n"
+        "  --threads N         worker threads, 0 = all cores [REEL_THREADS]\n"
+        "  --gpu N             GPU index for the gl engine [REEL_GPU]\n"
+        "  --log-level L       error|warn|info|debug [REEL_LOG_LEVEL]\n"
+        "  --log-format F      text|json [REEL_LOG_FORMAT]\n",
+        f);
 }
 
 static int usage_error(const char *fmt, const char *arg)
@@ -257,7 +259,8 @@ static enum reel_encoder_pref encoder_pref(const char *s, bool *ok)
     return REEL_ENCPREF_NONE;
 }
 
-/* Write the render result (engine, encoder, frames, bytes, per-stage seconds) as one JSON object. */
+/* Write the render result (engine, encoder, frames, bytes, per-stage seconds) as one JSON object.
+ */
 static int write_stats(const char *path, const struct reel_timeline *tl,
                        const struct reel_render_result *res)
 {
@@ -282,7 +285,8 @@ static int write_stats(const char *path, const struct reel_timeline *tl,
         ok = 0;
     free(text);
     if (!ok)
-        fprintf(stderr, "reel: error: output_failed (stage stats) at --stats-json: cannot write %s: %s\n",
+        fprintf(stderr,
+                "reel: error: output_failed (stage stats) at --stats-json: cannot write %s: %s\n",
                 path, strerror(errno));
     return ok ? 0 : 1;
 }
@@ -299,7 +303,8 @@ static int cmd_render(struct cli *c, bool still)
     enum reel_encoder_pref pref = encoder_pref(c->encoder, &ok);
     if (!ok)
         return usage_error("unknown --encoder '%s' (auto, nvenc, vaapi, software)", c->encoder);
-    if (c->engine && strcmp(c->engine, "auto") && strcmp(c->engine, "gl") && strcmp(c->engine, "cpu"))
+    if (c->engine && strcmp(c->engine, "auto") && strcmp(c->engine, "gl") &&
+        strcmp(c->engine, "cpu"))
         return usage_error("unknown --engine '%s' (auto, gl, cpu)", c->engine);
 
     struct reel_timeline *tl = NULL;
@@ -324,9 +329,11 @@ static int cmd_render(struct cli *c, bool still)
     struct reel_render_result res;
     int ret;
     if (still) {
-        if (!isfinite(c->at_s) || c->at_s < 0 || (int64_t)llround(c->at_s * 1e6) >= tl->out.duration_us) {
-            fprintf(stderr, "reel: error: invalid_job (stage validate) at --at: %g s is outside the "
-                            "video (0 to %.3f s)\n",
+        if (!isfinite(c->at_s) || c->at_s < 0 ||
+            (int64_t)llround(c->at_s * 1e6) >= tl->out.duration_us) {
+            fprintf(stderr,
+                    "reel: error: invalid_job (stage validate) at --at: %g s is outside the "
+                    "video (0 to %.3f s)\n",
                     c->at_s, tl->out.duration_us / 1e6);
             reel_timeline_destroy(&tl);
             return 1;
@@ -343,7 +350,8 @@ static int cmd_render(struct cli *c, bool still)
         return 1;
     }
     if (res.engine_fell_back)
-        fprintf(stderr, "reel: note: engine fell back to %s (%s)\n", res.engine, res.fallback_reason);
+        fprintf(stderr, "reel: note: engine fell back to %s (%s)\n", res.engine,
+                res.fallback_reason);
     if (!still) {
         double dur = tl->out.duration_us / 1e6;
         fprintf(stderr,
@@ -451,9 +459,15 @@ int main(int argc, char **argv)
     while ((ch = getopt_long(argc, argv, "o:", opts, NULL)) != -1) {
         char *end;
         switch (ch) {
-        case 'o': c.out_path = optarg; break;
-        case 'e': c.engine = optarg; break;
-        case 'E': c.encoder = optarg; break;
+        case 'o':
+            c.out_path = optarg;
+            break;
+        case 'e':
+            c.engine = optarg;
+            break;
+        case 'E':
+            c.encoder = optarg;
+            break;
         case 'd':
             if (!strchr(optarg, '=') || optarg[0] == '=')
                 return usage_error("--data wants key=value, got '%s'", optarg);
@@ -472,9 +486,15 @@ int main(int argc, char **argv)
                 return usage_error("too many --asset-root folders%s", NULL);
             c.roots[c.n_roots++] = optarg;
             break;
-        case 't': c.threads = atoi(optarg); break;
-        case 'g': c.gpu = atoi(optarg); break;
-        case 'S': c.stats_path = optarg; break;
+        case 't':
+            c.threads = atoi(optarg);
+            break;
+        case 'g':
+            c.gpu = atoi(optarg);
+            break;
+        case 'S':
+            c.stats_path = optarg;
+            break;
         case 'p':
             if (!strcmp(optarg, "json"))
                 c.progress = PROGRESS_JSON;
@@ -485,9 +505,14 @@ int main(int argc, char **argv)
             else
                 return usage_error("--progress wants bar, json or none, got '%s'", optarg);
             break;
-        case 'l': log_level = optarg; break;
-        case 'f': log_format = optarg; break;
-        default: return usage_error("bad option%s", NULL);
+        case 'l':
+            log_level = optarg;
+            break;
+        case 'f':
+            log_format = optarg;
+            break;
+        default:
+            return usage_error("bad option%s", NULL);
         }
     }
     if (optind < argc)

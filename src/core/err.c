@@ -7,17 +7,15 @@
 
 #include "core/err.h"
 
-static const char *const code_strs[] = {
-    "ok",
+static const char *const code_strs[] = {"ok",
 #define X_(name, code, msg) code,
-    REEL_ERRORS(X_)
+                                        REEL_ERRORS(X_)
 #undef X_
 };
 
-static const char *const default_msgs[] = {
-    "ok",
+static const char *const default_msgs[] = {"ok",
 #define X_(name, code, msg) msg,
-    REEL_ERRORS(X_)
+                                           REEL_ERRORS(X_)
 #undef X_
 };
 

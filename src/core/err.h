@@ -12,31 +12,31 @@
 #include <stddef.h>
 
 /* X(ENUM_SUFFIX, "api_code", "default message") */
-#define REEL_ERRORS(X)                                                                   \
-    X(INVALID_JSON, "invalid_json", "the document is not valid JSON")                    \
-    X(INVALID_JOB, "invalid_job", "the job is not valid")                                \
-    X(UNKNOWN_FIELD, "unknown_field", "unknown field")                                   \
-    X(LIMIT, "limit_exceeded", "a limit was exceeded")                                   \
-    X(UNAUTHORIZED, "unauthorized", "missing or wrong bearer token")                     \
-    X(NOT_FOUND, "not_found", "not found")                                               \
-    X(CONFLICT, "conflict", "the request conflicts with the resource's state")           \
-    X(TOO_LARGE, "payload_too_large", "the request body is too large")                   \
-    X(MEDIA_TYPE, "unsupported_media_type", "unsupported media type")                    \
-    X(RATE_LIMITED, "rate_limited", "too many requests")                                 \
-    X(UNAVAILABLE, "unavailable", "a required service is unavailable")                   \
-    X(ASSET_NOT_FOUND, "asset_not_found", "asset not found")                             \
-    X(ASSET_FETCH, "asset_fetch_failed", "asset download failed")                        \
-    X(ASSET_UNSUPPORTED, "asset_unsupported", "asset format not supported")              \
-    X(DECODE, "decode_failed", "decoding a media file failed")                           \
-    X(ENGINE_UNAVAILABLE, "engine_unavailable", "the render engine is not available")    \
-    X(ENCODER_UNAVAILABLE, "encoder_unavailable", "no usable encoder")                   \
-    X(RENDER, "render_failed", "rendering failed")                                       \
-    X(OUTPUT, "output_failed", "writing the output file failed")                         \
-    X(TIMEOUT, "timeout", "the job ran past its time limit")                             \
-    X(CANCELED, "canceled", "the job was canceled")                                      \
-    X(INTERNAL, "internal", "internal error")                                            \
-    X(NOMEM, "internal", "out of memory")                                                \
-    X(AGAIN, "internal", "try again (internal flow control)")                            \
+#define REEL_ERRORS(X)                                                                \
+    X(INVALID_JSON, "invalid_json", "the document is not valid JSON")                 \
+    X(INVALID_JOB, "invalid_job", "the job is not valid")                             \
+    X(UNKNOWN_FIELD, "unknown_field", "unknown field")                                \
+    X(LIMIT, "limit_exceeded", "a limit was exceeded")                                \
+    X(UNAUTHORIZED, "unauthorized", "missing or wrong bearer token")                  \
+    X(NOT_FOUND, "not_found", "not found")                                            \
+    X(CONFLICT, "conflict", "the request conflicts with the resource's state")        \
+    X(TOO_LARGE, "payload_too_large", "the request body is too large")                \
+    X(MEDIA_TYPE, "unsupported_media_type", "unsupported media type")                 \
+    X(RATE_LIMITED, "rate_limited", "too many requests")                              \
+    X(UNAVAILABLE, "unavailable", "a required service is unavailable")                \
+    X(ASSET_NOT_FOUND, "asset_not_found", "asset not found")                          \
+    X(ASSET_FETCH, "asset_fetch_failed", "asset download failed")                     \
+    X(ASSET_UNSUPPORTED, "asset_unsupported", "asset format not supported")           \
+    X(DECODE, "decode_failed", "decoding a media file failed")                        \
+    X(ENGINE_UNAVAILABLE, "engine_unavailable", "the render engine is not available") \
+    X(ENCODER_UNAVAILABLE, "encoder_unavailable", "no usable encoder")                \
+    X(RENDER, "render_failed", "rendering failed")                                    \
+    X(OUTPUT, "output_failed", "writing the output file failed")                      \
+    X(TIMEOUT, "timeout", "the job ran past its time limit")                          \
+    X(CANCELED, "canceled", "the job was canceled")                                   \
+    X(INTERNAL, "internal", "internal error")                                         \
+    X(NOMEM, "internal", "out of memory")                                             \
+    X(AGAIN, "internal", "try again (internal flow control)")                         \
     X(EOF, "internal", "end of stream (internal flow control)")
 
 enum reel_errcode {
@@ -44,7 +44,7 @@ enum reel_errcode {
 #define REEL_ERR_ENUM_(name, code, msg) REEL_E##name,
     REEL_ERRORS(REEL_ERR_ENUM_)
 #undef REEL_ERR_ENUM_
-    REEL_E_COUNT_
+        REEL_E_COUNT_
 };
 /* Functions return -REEL_Exxx; these helpers accept either sign. */
 

@@ -89,12 +89,13 @@ static void emit(const struct reel_log *log, enum reel_log_level lvl, const char
     if (g_fmt == REEL_LOG_FORMAT_JSON) {
         char esc[2048 * 2];
         json_escape(esc, sizeof(esc), trimmed);
-        snprintf(line, sizeof(line),
-                 "{\"ts\":\"%s.%03ldZ\",\"level\":\"%s\",\"job\":\"%s\",\"comp\":\"%s\",\"msg\":\"%s\"}",
-                 tbuf, ts.tv_nsec / 1000000, level_names[lvl], job, comp, esc);
+        snprintf(
+            line, sizeof(line),
+            "{\"ts\":\"%s.%03ldZ\",\"level\":\"%s\",\"job\":\"%s\",\"comp\":\"%s\",\"msg\":\"%s\"}",
+            tbuf, ts.tv_nsec / 1000000, level_names[lvl], job, comp, esc);
     } else {
-        snprintf(line, sizeof(line), "%s.%03ldZ %-5s job=%s comp=%s %s", tbuf,
-                 ts.tv_nsec / 1000000, level_names[lvl], job, comp, trimmed);
+        snprintf(line, sizeof(line), "%s.%03ldZ %-5s job=%s comp=%s %s", tbuf, ts.tv_nsec / 1000000,
+                 level_names[lvl], job, comp, trimmed);
     }
     pthread_mutex_lock(&g_lock);
     FILE *out = g_out ? g_out : stderr;

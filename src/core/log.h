@@ -26,7 +26,8 @@ struct reel_log {
     char job_id[64];
     char comp[32];
     enum reel_log_level level; /* lines above this level are skipped before formatting */
-    /* Optional per-job sink (e.g. the job's own log kept for the API); called with the whole line. */
+    /* Optional per-job sink (e.g. the job's own log kept for the API); called with the whole line.
+     */
     void (*sink)(void *opaque, const char *line);
     void *sink_opaque;
 };
@@ -49,11 +50,11 @@ void reel_log_write(const struct reel_log *log, enum reel_log_level lvl, const c
 void reel_log_bridge_ffmpeg(void);
 void reel_log_set_thread_logger(const struct reel_log *log);
 
-#define REEL_LOG_(log, lvl, ...)                                                               \
-    do {                                                                                       \
-        const struct reel_log *l_ = (log);                                                     \
-        if ((l_ ? l_->level : reel_log_global_level()) >= (lvl))                              \
-            reel_log_write(l_, (lvl), __VA_ARGS__);                                            \
+#define REEL_LOG_(log, lvl, ...)                                 \
+    do {                                                         \
+        const struct reel_log *l_ = (log);                       \
+        if ((l_ ? l_->level : reel_log_global_level()) >= (lvl)) \
+            reel_log_write(l_, (lvl), __VA_ARGS__);              \
     } while (0)
 #define REEL_ERROR(log, ...) REEL_LOG_(log, REEL_LOG_ERROR, __VA_ARGS__)
 #define REEL_WARN(log, ...) REEL_LOG_(log, REEL_LOG_WARN, __VA_ARGS__)

@@ -25,18 +25,18 @@ struct reel_enc_cfg {
     int width, height;
     int fps_num, fps_den;
     enum reel_codec codec;
-    int quality;              /* 0..51 */
+    int quality; /* 0..51 */
     enum reel_preset preset;
     enum reel_encoder_pref pref; /* auto = every usable driver for the codec, hw first */
-    bool global_header;       /* container wants extradata (mp4/mov/webm) */
-    int threads;              /* 0 = auto */
-    int gpu_index;            /* -1 = auto */
+    bool global_header;          /* container wants extradata (mp4/mov/webm) */
+    int threads;                 /* 0 = auto */
+    int gpu_index;               /* -1 = auto */
 };
 
 struct reel_encoder;
 
 struct reel_encoder_ops {
-    const char *name;  /* driver / FFmpeg encoder name, e.g. "libx264" */
+    const char *name; /* driver / FFmpeg encoder name, e.g. "libx264" */
     enum reel_codec codec;
     enum reel_enc_kind kind;
     const char *family; /* "nvenc", "vaapi", "software" (matches reel_encoder_pref) */
@@ -71,9 +71,9 @@ int reel_encoder_probe_all(struct reel_log *log);
 bool reel_encoder_usable(const char *name, char *reason, size_t cap);
 
 /*
- * Open the first driver that works for cfg (codec and preference), in order, logging each failure at
- * WARN with the driver name and reason; the last says no further fallback exists.
- * Returns 0 and a new encoder, or -REEL_EENCODER_UNAVAILABLE with err saying why.
+ * Open the first driver that works for cfg (codec and preference), in order, logging each failure
+ * at WARN with the driver name and reason; the last says no further fallback exists. Returns 0 and
+ * a new encoder, or -REEL_EENCODER_UNAVAILABLE with err saying why.
  */
 int reel_encoder_open_first(const struct reel_enc_cfg *cfg, struct reel_log *log,
                             struct reel_encoder **out, struct reel_err *err);

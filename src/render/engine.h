@@ -20,17 +20,17 @@
 #include "render/scene.h"
 
 struct reel_engine_cfg {
-    int width, height;             /* output size */
-    enum AVPixelFormat pix_fmt;    /* frame layout the caller wants from render (caps.pix_fmts) */
-    int threads;                   /* worker threads the engine may use; 0 = auto */
-    int gpu_index;                 /* gl: which device, -1 = auto */
-    struct reel_log *log;          /* borrowed for the engine's lifetime */
+    int width, height;          /* output size */
+    enum AVPixelFormat pix_fmt; /* frame layout the caller wants from render (caps.pix_fmts) */
+    int threads;                /* worker threads the engine may use; 0 = auto */
+    int gpu_index;              /* gl: which device, -1 = auto */
+    struct reel_log *log;       /* borrowed for the engine's lifetime */
 };
 
 struct reel_engine_caps {
-    bool is_hw;                           /* renders on a GPU */
-    enum AVPixelFormat pix_fmts[8];       /* output formats it can produce, AV_PIX_FMT_NONE-terminated */
-    int max_layers;                       /* 0 = unlimited */
+    bool is_hw;                     /* renders on a GPU */
+    enum AVPixelFormat pix_fmts[8]; /* output formats it can produce, AV_PIX_FMT_NONE-terminated */
+    int max_layers;                 /* 0 = unlimited */
 };
 
 struct reel_engine;
@@ -88,8 +88,8 @@ extern const struct reel_engine_ops *const reel_engine_registry[];
 const struct reel_engine_ops *reel_engine_find(const char *name);
 
 /*
- * Create and init an engine by name. On failure returns a negative code, *out is NULL and err (may be
- * NULL) says why (-REEL_EENGINE_UNAVAILABLE when unknown or its probe/init fails).
+ * Create and init an engine by name. On failure returns a negative code, *out is NULL and err (may
+ * be NULL) says why (-REEL_EENGINE_UNAVAILABLE when unknown or its probe/init fails).
  */
 int reel_engine_create(const char *name, const struct reel_engine_cfg *cfg, struct reel_log *log,
                        struct reel_engine **out, struct reel_err *err);

@@ -1,7 +1,7 @@
 /*
- * The render loop. The render thread evaluates and composes frame n while the encoder thread encodes
- * frame n-1 (and mixes and encodes the audio up to that frame's time), through a bounded queue: at
- * most QUEUE_CAP frames are in flight, so memory does not grow with the job's duration.
+ * The render loop. The render thread evaluates and composes frame n while the encoder thread
+ * encodes frame n-1 (and mixes and encodes the audio up to that frame's time), through a bounded
+ * queue: at most QUEUE_CAP frames are in flight, so memory does not grow with the job's duration.
  */
 #include <pthread.h>
 #include <stdlib.h>
@@ -115,7 +115,8 @@ struct enc_thread {
     struct reel_err err;
 };
 
-/* Mix and encode audio up to output time t_us (exclusive), in chunks of the encoder's frame size. */
+/* Mix and encode audio up to output time t_us (exclusive), in chunks of the encoder's frame size.
+ */
 static int write_audio_until(struct enc_thread *et, int64_t t_us)
 {
     if (!et->mix)
@@ -201,7 +202,9 @@ static int open_engine(const struct reel_render_opts *o, struct reel_engine_cfg 
 {
     const char *want = o->engine;
     if (!want || !*want)
-        want = o->tl->engine == REEL_ENGPREF_GL ? "gl" : o->tl->engine == REEL_ENGPREF_CPU ? "cpu" : "auto";
+        want = o->tl->engine == REEL_ENGPREF_GL    ? "gl"
+               : o->tl->engine == REEL_ENGPREF_CPU ? "cpu"
+                                                   : "auto";
     bool is_auto = !strcmp(want, "auto");
     const char *name = is_auto ? reel_render_auto_engine(o->gpu_index, o->log) : want;
     struct reel_err err = {0};
@@ -349,7 +352,8 @@ int reel_render_job(const struct reel_render_opts *o, struct reel_render_result 
     reel_log_set_thread_logger(o->log);
 
     int64_t frames_total = reel_timeline_frame_count(tl);
-    bool has_audio = !o->skip_encode && reel_audio_has_sound(tl) && tl->out.format != REEL_FORMAT_GIF;
+    bool has_audio =
+        !o->skip_encode && reel_audio_has_sound(tl) && tl->out.format != REEL_FORMAT_GIF;
 
     /* Output first: it fixes the pixel format and fails fast on an unwritable destination. */
     enum AVPixelFormat want_fmt = AV_PIX_FMT_YUV420P;
@@ -391,7 +395,8 @@ int reel_render_job(const struct reel_render_opts *o, struct reel_render_result 
         fail(res, o->log, "raster", ret, &err);
         goto out;
     }
-    /* The engine's output layout: the encoder's when the engine offers it, else RGBA converted here. */
+    /* The engine's output layout: the encoder's when the engine offers it, else RGBA converted
+     * here. */
     ret = open_engine(o, &ecfg, &eng, res);
     if (ret < 0)
         goto out;

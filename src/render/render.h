@@ -2,7 +2,8 @@
  * The render loop: one job from a resolved timeline to a finished file. Chooses the engine (auto:
  * a hardware gl engine, else cpu; falls back to the other when the chosen one fails to start),
  * prepares the scene once, renders frame n at t = n / fps, and streams frames to the output on an
- * encoder thread through a bounded queue (memory does not grow with duration), mixing audio in step.
+ * encoder thread through a bounded queue (memory does not grow with duration), mixing audio in
+ * step.
  */
 #ifndef REEL_RENDER_RENDER_H
 #define REEL_RENDER_RENDER_H
@@ -17,8 +18,8 @@
 
 struct reel_progress {
     int64_t frames_done, frames_total;
-    double fps;       /* frames per second so far */
-    double eta_s;     /* seconds left, estimated */
+    double fps;   /* frames per second so far */
+    double eta_s; /* seconds left, estimated */
     double elapsed_s;
 };
 
@@ -34,12 +35,12 @@ struct reel_stage_times {
 struct reel_render_opts {
     const struct reel_timeline *tl; /* resolved; borrowed */
     const char *out_path;
-    const char *engine;              /* "auto", "gl", "cpu"; NULL = the job's */
-    enum reel_encoder_pref encoder;  /* NONE = the job's */
-    const char *const *font_dirs;    /* extra font folders, NULL-terminated, may be NULL */
-    int threads;                     /* 0 = auto */
-    int gpu_index;                   /* -1 = auto */
-    bool skip_encode;                /* bench: compose only, no output file */
+    const char *engine;             /* "auto", "gl", "cpu"; NULL = the job's */
+    enum reel_encoder_pref encoder; /* NONE = the job's */
+    const char *const *font_dirs;   /* extra font folders, NULL-terminated, may be NULL */
+    int threads;                    /* 0 = auto */
+    int gpu_index;                  /* -1 = auto */
+    bool skip_encode;               /* bench: compose only, no output file */
     struct reel_log *log;
     /* Called from the render thread at most ~4 times a second and once at the end. */
     void (*progress)(void *opaque, const struct reel_progress *p);
@@ -49,14 +50,15 @@ struct reel_render_opts {
 
 struct reel_render_result {
     char engine[16];       /* engine used */
-    bool engine_fell_back; /* the requested/auto-chosen engine failed to start; see fallback_reason */
+    bool engine_fell_back; /* the requested/auto-chosen engine failed to start; see fallback_reason
+                            */
     char fallback_reason[256];
-    char encoder[32];      /* video driver used */
+    char encoder[32]; /* video driver used */
     int64_t frames;
     int64_t bytes;
     struct reel_stage_times times;
-    char stage[16];        /* on failure: where ("raster", "engine", "render", "encode", ...) */
-    struct reel_err err;   /* on failure: code, JSON path when one applies, message */
+    char stage[16];      /* on failure: where ("raster", "engine", "render", "encode", ...) */
+    struct reel_err err; /* on failure: code, JSON path when one applies, message */
 };
 
 /* Render a job to opts->out_path. Returns 0 or a negative code (res->err filled). */

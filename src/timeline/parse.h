@@ -20,20 +20,20 @@
 struct cJSON;
 
 struct reel_limits {
-    size_t max_body_bytes;        /* 1 MiB */
-    int max_json_depth;           /* 32 */
-    int max_layers;               /* 500 */
-    int max_keyframes;            /* 10000 per job */
-    int max_text_chars;           /* 10000 per layer (code points) */
-    int max_width, max_height;    /* 7680 x 4320 */
-    int max_fps;                  /* 120 */
-    int64_t max_duration_us;      /* 3600 s */
-    int max_source_px;            /* 8192 (each side) */
-    int64_t max_source_bytes;     /* 4 GiB */
-    int64_t fetch_timeout_us;     /* 60 s */
-    int64_t max_fetch_bytes;      /* 2 GiB */
-    int64_t max_job_runtime_us;   /* 1 h */
-    int max_attempts;             /* 3 */
+    size_t max_body_bytes;      /* 1 MiB */
+    int max_json_depth;         /* 32 */
+    int max_layers;             /* 500 */
+    int max_keyframes;          /* 10000 per job */
+    int max_text_chars;         /* 10000 per layer (code points) */
+    int max_width, max_height;  /* 7680 x 4320 */
+    int max_fps;                /* 120 */
+    int64_t max_duration_us;    /* 3600 s */
+    int max_source_px;          /* 8192 (each side) */
+    int64_t max_source_bytes;   /* 4 GiB */
+    int64_t fetch_timeout_us;   /* 60 s */
+    int64_t max_fetch_bytes;    /* 2 GiB */
+    int64_t max_job_runtime_us; /* 1 h */
+    int max_attempts;           /* 3 */
 };
 
 /* Fill *l with SPEC section 5 defaults. */

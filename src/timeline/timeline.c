@@ -24,7 +24,8 @@ bool reel_layer_is_visual(const struct reel_layer *l)
 
 const char *reel_layer_type_name(enum reel_layer_type t)
 {
-    static const char *const names[] = {"none", "video", "image", "text", "color", "shape", "audio"};
+    static const char *const names[] = {"none",  "video", "image", "text",
+                                        "color", "shape", "audio"};
     return (unsigned)t < sizeof(names) / sizeof(names[0]) ? names[t] : "none";
 }
 

@@ -34,9 +34,9 @@ enum reel_easing_kind {
     REEL_EASE_NONE = 0, /* treated as linear */
     REEL_EASE_LINEAR,
     REEL_EASE_HOLD,
-    REEL_EASE_IN,          /* cubic */
-    REEL_EASE_OUT,         /* cubic */
-    REEL_EASE_IN_OUT,      /* cubic */
+    REEL_EASE_IN,     /* cubic */
+    REEL_EASE_OUT,    /* cubic */
+    REEL_EASE_IN_OUT, /* cubic */
     REEL_EASE_IN_BACK,
     REEL_EASE_OUT_BACK,
     REEL_EASE_OUT_BOUNCE,
@@ -115,11 +115,11 @@ enum reel_effect_type {
 
 struct reel_effect {
     enum reel_effect_type type;
-    double value;      /* brightness/contrast/saturation */
+    double value;            /* brightness/contrast/saturation */
     struct reel_color color; /* chroma-key */
-    double similarity; /* chroma-key, default 0.1 */
-    double smoothness; /* chroma-key, default 0.1 */
-    double sigma;      /* blur */
+    double similarity;       /* chroma-key, default 0.1 */
+    double smoothness;       /* chroma-key, default 0.1 */
+    double sigma;            /* blur */
 };
 
 enum reel_align { REEL_ALIGN_NONE = 0, REEL_ALIGN_LEFT, REEL_ALIGN_CENTER, REEL_ALIGN_RIGHT };
@@ -132,10 +132,10 @@ struct reel_stroke {
 };
 
 struct reel_text_style {
-    char *text;        /* merged UTF-8 */
-    char *font;        /* family name, or a resolved font file path when font_is_file */
+    char *text; /* merged UTF-8 */
+    char *font; /* family name, or a resolved font file path when font_is_file */
     bool font_is_file;
-    double font_size;  /* px, default 48 */
+    double font_size;        /* px, default 48 */
     struct reel_color color; /* default #ffffff */
     enum reel_align align;   /* default center */
     double line_height;      /* multiple of font_size, default 1.2 */
@@ -169,12 +169,12 @@ struct reel_layer {
     /* visual */
     double x, y;               /* default width/2, height/2 of the output */
     double anchor_x, anchor_y; /* default 0.5, 0.5 */
-    double width, height;      /* box; 0 = default (frame for video/image/color, own size otherwise) */
+    double width, height; /* box; 0 = default (frame for video/image/color, own size otherwise) */
     enum reel_fit fit;
-    double scale;              /* uniform, default 1 */
-    double scale_x, scale_y;   /* from "scale": [sx, sy]; default 1. Effective = scale*scale_x */
-    double rotation_deg;       /* clockwise */
-    double opacity;            /* 0..1 */
+    double scale;            /* uniform, default 1 */
+    double scale_x, scale_y; /* from "scale": [sx, sy]; default 1. Effective = scale*scale_x */
+    double rotation_deg;     /* clockwise */
+    double opacity;          /* 0..1 */
     struct reel_anim anim[REEL_PROP_COUNT];
     struct reel_transition tr_in, tr_out;
     struct reel_effect *effects;
@@ -186,7 +186,7 @@ struct reel_layer {
     int64_t trim_us; /* source in-point */
     double speed;    /* 0.25..4, default 1 */
     bool loop;
-    double volume;   /* 0..4, default 1 */
+    double volume;                   /* 0..4, default 1 */
     int64_t fade_in_us, fade_out_us; /* audio */
 
     /* probed media facts, filled by reel_timeline_resolve */
@@ -199,8 +199,20 @@ struct reel_layer {
     struct reel_shape_style shape; /* REEL_LAYER_SHAPE */
 };
 
-enum reel_format { REEL_FORMAT_NONE = 0, REEL_FORMAT_MP4, REEL_FORMAT_MOV, REEL_FORMAT_WEBM, REEL_FORMAT_GIF };
-enum reel_codec { REEL_CODEC_NONE = 0, REEL_CODEC_H264, REEL_CODEC_HEVC, REEL_CODEC_VP9, REEL_CODEC_GIF };
+enum reel_format {
+    REEL_FORMAT_NONE = 0,
+    REEL_FORMAT_MP4,
+    REEL_FORMAT_MOV,
+    REEL_FORMAT_WEBM,
+    REEL_FORMAT_GIF
+};
+enum reel_codec {
+    REEL_CODEC_NONE = 0,
+    REEL_CODEC_H264,
+    REEL_CODEC_HEVC,
+    REEL_CODEC_VP9,
+    REEL_CODEC_GIF
+};
 enum reel_preset {
     REEL_PRESET_NONE = 0,
     REEL_PRESET_ULTRAFAST,
@@ -213,23 +225,34 @@ enum reel_preset {
     REEL_PRESET_SLOWER,
     REEL_PRESET_VERYSLOW,
 };
-enum reel_encoder_pref { REEL_ENCPREF_NONE = 0, REEL_ENCPREF_AUTO, REEL_ENCPREF_NVENC, REEL_ENCPREF_VAAPI, REEL_ENCPREF_SOFTWARE };
-enum reel_engine_pref { REEL_ENGPREF_NONE = 0, REEL_ENGPREF_AUTO, REEL_ENGPREF_GL, REEL_ENGPREF_CPU };
+enum reel_encoder_pref {
+    REEL_ENCPREF_NONE = 0,
+    REEL_ENCPREF_AUTO,
+    REEL_ENCPREF_NVENC,
+    REEL_ENCPREF_VAAPI,
+    REEL_ENCPREF_SOFTWARE
+};
+enum reel_engine_pref {
+    REEL_ENGPREF_NONE = 0,
+    REEL_ENGPREF_AUTO,
+    REEL_ENGPREF_GL,
+    REEL_ENGPREF_CPU
+};
 
 struct reel_output {
-    int width, height;       /* even; default 1280x720 */
-    int fps_num, fps_den;    /* reduced; default 30/1 */
-    int64_t duration_us;     /* resolved (> 0) after reel_timeline_resolve */
+    int width, height;    /* even; default 1280x720 */
+    int fps_num, fps_den; /* reduced; default 30/1 */
+    int64_t duration_us;  /* resolved (> 0) after reel_timeline_resolve */
     bool has_duration;
-    enum reel_format format; /* default mp4 */
-    enum reel_codec codec;   /* default h264 (gif for gif) */
-    int quality;             /* 0..51, default 23 */
-    enum reel_preset preset; /* default veryfast */
+    enum reel_format format;        /* default mp4 */
+    enum reel_codec codec;          /* default h264 (gif for gif) */
+    int quality;                    /* 0..51, default 23 */
+    enum reel_preset preset;        /* default veryfast */
     enum reel_encoder_pref encoder; /* default auto */
     struct reel_color background;   /* default #000000ff */
-    int audio_sample_rate;   /* 48000 */
-    int audio_channels;      /* 2 */
-    int audio_bitrate;       /* bits/s, 128000 */
+    int audio_sample_rate;          /* 48000 */
+    int audio_channels;             /* 2 */
+    int audio_bitrate;              /* bits/s, 128000 */
     bool has_poster;
     int64_t poster_us;
 };
@@ -239,12 +262,13 @@ struct reel_timeline {
     enum reel_engine_pref engine; /* default auto */
     struct reel_layer *layers;    /* bottom to top */
     int n_layers;
-    char *base_dir;               /* folder of the job file (CLI), NULL otherwise */
+    char *base_dir; /* folder of the job file (CLI), NULL otherwise */
 };
 
 /* Number of output frames: ceil(duration * fps), at least 1. */
 int64_t reel_timeline_frame_count(const struct reel_timeline *tl);
-/* Time of output frame n: n * fps_den / fps_num seconds, in us, rounded down. Exact integer math. */
+/* Time of output frame n: n * fps_den / fps_num seconds, in us, rounded down. Exact integer math.
+ */
 int64_t reel_timeline_frame_time_us(const struct reel_timeline *tl, int64_t n);
 /* True for video, image, text, color, shape. */
 bool reel_layer_is_visual(const struct reel_layer *l);
