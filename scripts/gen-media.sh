@@ -9,54 +9,13 @@
 # same bytes every time.
 set -eu
 
-force=0
-dir=""
-for arg in "$@"; do
-    case "$arg" in
-    --force | -f) force=1 ;;
-    -h | --help)
-        sed -n '2,9p' "$0" | sed 's/^# \{0,1\}//'
-        exit 0
-        ;;
-    -*)
-        echo "gen-media: unknown option $arg" >&2
-        exit 2
-        ;;
-    *) dir="$arg" ;;
-    esac
-done
-if [ -z "$dir" ]; then
-    dir="$(cd "$(dirname "$0")/.." && pwd)/examples/media"
-fi
-
-if ! command -v ffmpeg >/dev/null 2>&1; then
-    echo "gen-media: the ffmpeg command is needed (apt-get install ffmpeg)" >&2
-    exit 1
-fi
-
-mkdir -p "$dir/clips" "$dir/images" "$dir/audio"
-
-# Common flags: quiet, overwrite, no metadata or version strings in the files.
-ff() {
-    ffmpeg -nostdin -hide_banner -loglevel error -y "$@"
-}
-bitexact="-map_metadata -1 -fflags +bitexact -flags:v +bitexact -flags:a +bitexact"
+me=gen-media
+default_dir="$(cd "$(dirname "$0")/.." && pwd)/examples/media"
+help=2,9
+. "$(dirname "$0")/media-lib.sh"
+mkdir -p "$dir/audio"
 h264="-c:v libx264 -preset veryfast -crf 28 -g 30 -pix_fmt yuv420p -threads 2 -movflags +faststart"
 aac="-c:a aac -b:a 96k -ar 48000 -ac 2"
-
-# gen OUT CMD...: run CMD (which writes OUT.tmp.EXT) unless OUT exists; rename when done so an
-# interrupted run never leaves a truncated file that later runs would keep.
-gen() {
-    out="$1"
-    shift
-    if [ "$force" -eq 0 ] && [ -s "$out" ]; then
-        return 0
-    fi
-    tmp="${out%.*}.tmp.${out##*.}"
-    "$@" "$tmp"
-    mv -f "$tmp" "$out"
-    echo "gen-media: wrote $out"
-}
 
 # 6 s 1280x720 test pattern with a 440 Hz stereo tone.
 clip_a() {

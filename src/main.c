@@ -14,11 +14,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cjson/cJSON.h>
 
 #include "assets/assets.h"
+#include "bench/bench.h"
 #include "core/err.h"
 #include "core/log.h"
 #include "encode/encoder.h"
@@ -68,6 +70,7 @@ static void usage(FILE *f)
         "  frame JOB.json --at SECONDS -o OUT.png [--engine ...] [--data k=v ...]\n"
         "  validate JOB.json [--data k=v ...]\n"
         "  probe\n"
+        "  bench [--engine cpu|gl|all] [--jobs a,b] [--runs N] [--json FILE] (bench --help)\n"
         "  version\n"
         "\n"
         "common options (each also read from the environment variable in brackets):\n"
@@ -259,36 +262,14 @@ static enum reel_encoder_pref encoder_pref(const char *s, bool *ok)
     return REEL_ENCPREF_NONE;
 }
 
-/* Write the render result (engine, encoder, frames, bytes, per-stage seconds) as one JSON object.
- */
+/* --stats-json: the render result (engine, encoder, frames, bytes, per-stage seconds) as JSON. */
 static int write_stats(const char *path, const struct reel_timeline *tl,
-                       const struct reel_render_result *res)
+                       const struct reel_render_result *res, double load_s)
 {
-    cJSON *o = cJSON_CreateObject();
-    cJSON_AddStringToObject(o, "engine", res->engine);
-    cJSON_AddBoolToObject(o, "engine_fell_back", res->engine_fell_back);
-    cJSON_AddStringToObject(o, "encoder", res->encoder);
-    cJSON_AddNumberToObject(o, "frames", (double)res->frames);
-    cJSON_AddNumberToObject(o, "bytes", (double)res->bytes);
-    cJSON_AddNumberToObject(o, "video_s", tl->out.duration_us / 1e6);
-    cJSON *t = cJSON_AddObjectToObject(o, "stages_s");
-    cJSON_AddNumberToObject(t, "prepare", res->times.prepare_s);
-    cJSON_AddNumberToObject(t, "render", res->times.render_s);
-    cJSON_AddNumberToObject(t, "encode", res->times.encode_s);
-    cJSON_AddNumberToObject(t, "audio", res->times.audio_s);
-    cJSON_AddNumberToObject(t, "total", res->times.total_s);
-    char *text = cJSON_Print(o);
-    cJSON_Delete(o);
-    FILE *f = text ? fopen(path, "w") : NULL;
-    int ok = f && fputs(text, f) >= 0 && fputc('\n', f) != EOF;
-    if (f && fclose(f) != 0)
-        ok = 0;
-    free(text);
-    if (!ok)
-        fprintf(stderr,
-                "reel: error: output_failed (stage stats) at --stats-json: cannot write %s: %s\n",
-                path, strerror(errno));
-    return ok ? 0 : 1;
+    struct reel_err err = {0};
+    if (reel_bench_write_render_stats(path, tl, res, load_s, &err) < 0)
+        return job_error(&err, "stats");
+    return 0;
 }
 
 static int cmd_render(struct cli *c, bool still)
@@ -308,8 +289,12 @@ static int cmd_render(struct cli *c, bool still)
         return usage_error("unknown --engine '%s' (auto, gl, cpu)", c->engine);
 
     struct reel_timeline *tl = NULL;
+    struct timespec l0, l1;
+    clock_gettime(CLOCK_MONOTONIC, &l0);
     if (load_job(c, false, &tl))
         return 1;
+    clock_gettime(CLOCK_MONOTONIC, &l1);
+    double load_s = (double)(l1.tv_sec - l0.tv_sec) + (l1.tv_nsec - l0.tv_nsec) / 1e9;
 
     struct bar_state bar = {.mode = c->progress};
     if (bar.mode == PROGRESS_AUTO)
@@ -362,7 +347,7 @@ static int cmd_render(struct cli *c, bool still)
     } else {
         fprintf(stderr, "reel: wrote %s [engine %s]\n", c->out_path, res.engine);
     }
-    int status = c->stats_path ? write_stats(c->stats_path, tl, &res) : 0;
+    int status = c->stats_path ? write_stats(c->stats_path, tl, &res, load_s) : 0;
     reel_timeline_destroy(&tl);
     return status;
 }
@@ -425,6 +410,8 @@ int main(int argc, char **argv)
         printf("reel %s\n", REEL_VERSION);
         return 0;
     }
+    if (!strcmp(cmd, "bench"))
+        return reel_bench_main(argc, argv); /* its own options; see bench/README.md */
 
     struct cli c = {.gpu = -1, .progress = PROGRESS_AUTO};
     c.engine = env_or("REEL_ENGINE", NULL);
@@ -550,7 +537,7 @@ int main(int argc, char **argv)
         return cmd_validate(&c);
     if (!strcmp(cmd, "probe"))
         return cmd_probe(&c);
-    if (!strcmp(cmd, "serve") || !strcmp(cmd, "worker") || !strcmp(cmd, "bench"))
+    if (!strcmp(cmd, "serve") || !strcmp(cmd, "worker"))
         return usage_error("'%s' is not available in this version of reel", cmd);
     return usage_error("unknown command '%s'", cmd);
 }

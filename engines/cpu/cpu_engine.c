@@ -41,6 +41,7 @@
 #include <libavutil/buffer.h>
 #include <libavutil/frame.h>
 #include <libavutil/pixdesc.h>
+#include <libavutil/time.h>
 #include <libswscale/swscale.h>
 
 #include "engines/cpu/compose.h"
@@ -96,6 +97,7 @@ struct cpu_priv {
     int n_layers;
     struct reel_cpu_draw *draws;
     uint8_t bg[4];
+    struct reel_engine_stats stats; /* since prepare, for get_stats */
 };
 
 static const enum AVPixelFormat pix_fmts[] = {AV_PIX_FMT_YUV420P, AV_PIX_FMT_NV12, AV_PIX_FMT_RGBA,
@@ -585,6 +587,7 @@ static int cpu_prepare(struct reel_engine *eng, const struct reel_scene *scene)
             ly->is_drawn = false;
     }
     p->scene = scene;
+    memset(&p->stats, 0, sizeof(p->stats));
     return 0;
 fail:
     fail(eng, ret, "prepare");
@@ -729,6 +732,7 @@ static int cpu_render(struct reel_engine *eng, int64_t pts_us, AVFrame **out)
     if (!p->scene)
         return fail(eng, reel_err_set(&eng->err, REEL_ERENDER, "render", "not prepared"), "render");
     const struct reel_timeline *tl = p->scene->tl;
+    int64_t t_start = av_gettime_relative(), decode_us = 0;
 
     AVFrame *canvas = av_frame_alloc();
     if (!canvas)
@@ -765,9 +769,11 @@ static int cpu_render(struct reel_engine *eng, int64_t pts_us, AVFrame **out)
             continue;
         if (l->type == REEL_LAYER_VIDEO) {
             const AVFrame *f = NULL;
+            int64_t t_dec = av_gettime_relative();
             ret = reel_video_source_get(ly->vs, st.source_us, &f, &eng->err);
             if (ret >= 0)
                 ret = update_video(eng, ly, f);
+            decode_us += av_gettime_relative() - t_dec;
             if (ret < 0) {
                 snprintf(eng->err.path, sizeof(eng->err.path), "%s", l->path);
                 av_frame_free(&canvas);
@@ -808,6 +814,9 @@ static int cpu_render(struct reel_engine *eng, int64_t pts_us, AVFrame **out)
         .unpremultiply = !p->has_out_graph,
     };
     reel_cpu_pool_run(p->pool, frame_band, &job);
+    int64_t t_composed = av_gettime_relative();
+    p->stats.decode_s += decode_us / 1e6;
+    p->stats.compose_s += (t_composed - t_start - decode_us) / 1e6;
 
     if (!p->has_out_graph) {
         *out = canvas;
@@ -820,6 +829,7 @@ static int cpu_render(struct reel_engine *eng, int64_t pts_us, AVFrame **out)
     }
     ret = reel_cpu_graph_run(&p->out_graph, canvas, conv, &eng->err);
     av_frame_free(&canvas);
+    p->stats.convert_s += (av_gettime_relative() - t_composed) / 1e6;
     if (ret < 0) {
         av_frame_free(&conv);
         return fail(eng, ret, "render");
@@ -831,6 +841,14 @@ static int cpu_render(struct reel_engine *eng, int64_t pts_us, AVFrame **out)
     conv->color_trc = AVCOL_TRC_BT709;
     *out = conv;
     return 0;
+}
+
+/* Decode covers fetching source frames and fitting them to their boxes; compose the rest of
+ * building the canvas; convert the output graph. */
+static void cpu_get_stats(const struct reel_engine *eng, struct reel_engine_stats *st)
+{
+    const struct cpu_priv *p = eng->priv;
+    *st = p->stats;
 }
 
 static void cpu_query_caps(const struct reel_engine *eng, struct reel_engine_caps *caps)
@@ -854,4 +872,5 @@ const struct reel_engine_ops reel_engine_cpu_ops = {
     .render = cpu_render,
     .query_caps = cpu_query_caps,
     .describe = cpu_describe,
+    .get_stats = cpu_get_stats,
 };

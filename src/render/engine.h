@@ -33,6 +33,16 @@ struct reel_engine_caps {
     int max_layers;                 /* 0 = unlimited */
 };
 
+/* Seconds an engine spent per stage since prepare, summed over frames (wall time on the render
+ * thread; work an engine runs in parallel counts once). Stages an engine does not have stay 0. */
+struct reel_engine_stats {
+    double decode_s;   /* source video: decode and fit/scale to the layer's box */
+    double upload_s;   /* pictures sent to the device (gl) */
+    double compose_s;  /* layers drawn into the frame */
+    double convert_s;  /* RGBA to the output layout (YUV) */
+    double readback_s; /* frames brought back from the device (gl) */
+};
+
 struct reel_engine;
 
 struct reel_engine_ops {
@@ -73,6 +83,8 @@ struct reel_engine_ops {
      */
     int (*send_time)(struct reel_engine *eng, int64_t pts_us);
     int (*receive_frame)(struct reel_engine *eng, AVFrame **out);
+    /* Stage times so far (bench instrumentation); any thread that owns the engine may call it. */
+    void (*get_stats)(const struct reel_engine *eng, struct reel_engine_stats *st);
 };
 
 struct reel_engine {

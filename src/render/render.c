@@ -109,7 +109,7 @@ struct enc_thread {
     int64_t audio_samples_done;
     float *audio_buf[8];
     int audio_chunk;
-    double encode_s, audio_s;
+    double encode_s, audio_s, idle_s;
     pthread_t thread;
     int ret;
     struct reel_err err;
@@ -145,7 +145,9 @@ static void *enc_main(void *arg)
     reel_log_set_thread_logger(et->log);
     AVFrame *f;
     int64_t n = 0;
+    double w0 = now_s();
     while ((f = fq_pop(&et->q))) {
+        et->idle_s += now_s() - w0;
         if (et->ret == 0) {
             double t0 = now_s();
             et->ret = reel_output_write_video(et->of, f, &et->err);
@@ -157,6 +159,7 @@ static void *enc_main(void *arg)
                 fq_close(&et->q, true); /* tell the producer to stop */
         }
         av_frame_free(&f);
+        w0 = now_s();
     }
     if (et->ret == 0)
         et->ret = write_audio_until(et, et->tl->out.duration_us);
@@ -463,7 +466,9 @@ int reel_render_job(const struct reel_render_opts *o, struct reel_render_result 
         }
         if (ret == 0 && frame->format != want_fmt && !o->skip_encode) {
             AVFrame *conv = NULL;
+            double c0 = now_s();
             ret = convert_frame(&sws, frame, want_fmt, &conv);
+            res->times.convert_s += now_s() - c0;
             av_frame_free(&frame);
             frame = conv;
         }
@@ -477,8 +482,12 @@ int reel_render_job(const struct reel_render_opts *o, struct reel_render_result 
         res->frames = n + 1;
         if (o->skip_encode) {
             av_frame_free(&frame);
-        } else if (!fq_push(&et.q, &frame)) {
-            break; /* the encoder thread failed; its error is reported below */
+        } else {
+            double q0 = now_s();
+            bool is_pushed = fq_push(&et.q, &frame);
+            res->times.queue_full_s += now_s() - q0;
+            if (!is_pushed)
+                break; /* the encoder thread failed; its error is reported below */
         }
         double t = now_s();
         if (o->progress && (t - last_progress >= 0.25 || n + 1 == frames_total)) {
@@ -491,12 +500,23 @@ int reel_render_job(const struct reel_render_opts *o, struct reel_render_result 
         }
     }
 
+    if (eng->ops->get_stats) {
+        struct reel_engine_stats st = {0};
+        eng->ops->get_stats(eng, &st);
+        res->times.has_engine_stats = true;
+        res->times.decode_s = st.decode_s;
+        res->times.upload_s = st.upload_s;
+        res->times.compose_s = st.compose_s;
+        res->times.convert_s += st.convert_s;
+        res->times.readback_s = st.readback_s;
+    }
     if (thread_started) {
         fq_close(&et.q, ret < 0);
         pthread_join(et.thread, NULL);
         thread_started = false;
         res->times.encode_s = et.encode_s;
         res->times.audio_s = et.audio_s;
+        res->times.encoder_idle_s = et.idle_s;
         if (ret == 0 && et.ret < 0) {
             ret = et.ret;
             fail(res, o->log, "encode", ret, &et.err);
@@ -524,7 +544,7 @@ int reel_render_job(const struct reel_render_opts *o, struct reel_render_result 
     if (of) {
         double f0 = now_s();
         ret = reel_output_finish(&of, &res->bytes, &err);
-        res->times.encode_s += now_s() - f0;
+        res->times.mux_s = now_s() - f0;
         if (ret < 0) {
             fail(res, o->log, "mux", ret, &err);
             goto out;

@@ -23,13 +23,24 @@ struct reel_progress {
     double elapsed_s;
 };
 
-/* Per-stage wall time in seconds, measured by the render loop. */
+/*
+ * Per-stage wall time in seconds, measured by the render loop. The render thread (prepare, render)
+ * and the encoder thread (encode, audio) run at once, so the stages add up to more than total_s;
+ * queue_full_s and encoder_idle_s say which side waited for the other.
+ */
 struct reel_stage_times {
     double prepare_s; /* scene rasterisation, engine prepare */
     double render_s;  /* engine render (decode + compose + convert) */
-    double encode_s;  /* encoder + mux (on the encoder thread) */
+    double encode_s;  /* video encoder, packets muxed as they come (on the encoder thread) */
     double audio_s;   /* audio mix + encode */
+    double mux_s;     /* finishing the file: delayed frames, trailer, faststart, sync */
     double total_s;
+    /* Inside render_s, from the engine's get_stats (has_engine_stats) plus the render loop's own
+     * RGBA-to-YUV conversion (in convert_s) when the engine cannot produce the encoder's layout. */
+    bool has_engine_stats;
+    double decode_s, upload_s, compose_s, convert_s, readback_s;
+    double queue_full_s;   /* render thread blocked on a full encoder queue (encoder-bound) */
+    double encoder_idle_s; /* encoder thread waiting for a frame (render-bound) */
 };
 
 struct reel_render_opts {

@@ -1,0 +1,284 @@
+/*
+ * The encode floor: what encoding alone costs. reel's output for a job is decoded into memory
+ * first (not timed), then the same number of frames goes through the same encoder, opened through
+ * src/encode with the job's own settings, and only that is timed. reel's wall time over this is
+ * the price of everything that is not encoding.
+ */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <time.h>
+
+#include <cjson/cJSON.h>
+#include <libavcodec/avcodec.h>
+#include <libavutil/pixdesc.h>
+#include <libswscale/swscale.h>
+
+#include "bench/internal.h"
+#include "timeline/parse.h"
+
+static double mono_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static double cpu_s(void)
+{
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    return (double)ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 + (double)ru.ru_stime.tv_sec +
+           ru.ru_stime.tv_usec / 1e6;
+}
+
+/* Convert every frame to fmt in place (hardware encoders may want NV12). */
+static int convert_all(AVFrame *const *frames, int n, enum AVPixelFormat fmt, struct reel_err *err)
+{
+    struct SwsContext *sws = NULL;
+    int ret = 0;
+    for (int i = 0; i < n && ret == 0; i++) {
+        AVFrame *src = frames[i], *dst = av_frame_alloc();
+        if (!dst)
+            return reel_err_set(err, REEL_ENOMEM, NULL, NULL);
+        dst->format = fmt;
+        dst->width = src->width;
+        dst->height = src->height;
+        sws = sws_getCachedContext(sws, src->width, src->height, src->format, dst->width,
+                                   dst->height, fmt, SWS_BILINEAR, NULL, NULL, NULL);
+        if (!sws || av_frame_get_buffer(dst, 0) < 0) {
+            ret = reel_err_set(err, REEL_ENOMEM, NULL, "cannot convert frames to %s",
+                               av_get_pix_fmt_name(fmt));
+        } else {
+            sws_scale(sws, (const uint8_t *const *)src->data, src->linesize, 0, src->height,
+                      dst->data, dst->linesize);
+            av_frame_copy_props(dst, src);
+            av_frame_unref(src);
+            av_frame_move_ref(src, dst);
+        }
+        av_frame_free(&dst);
+    }
+    sws_freeContext(sws);
+    return ret;
+}
+
+static int drain(struct reel_encoder *enc, AVPacket *pkt, struct reel_bench_encode_result *r,
+                 struct reel_err *err)
+{
+    for (;;) {
+        int ret = enc->ops->receive_packet(enc, pkt);
+        if (ret == -REEL_EAGAIN || ret == -REEL_EEOF)
+            return 0;
+        if (ret < 0)
+            return reel_err_set(err, REEL_EENCODER_UNAVAILABLE, NULL, "encoder %s failed",
+                                enc->ops->name);
+        r->packets++;
+        r->bytes += pkt->size;
+        av_packet_unref(pkt);
+    }
+}
+
+int reel_bench_encode_frames(const struct reel_enc_cfg *cfg, AVFrame *const *frames, int n,
+                             struct reel_log *log, struct reel_bench_encode_result *r,
+                             struct reel_err *err)
+{
+    struct reel_encoder *enc = NULL;
+    AVPacket *pkt = av_packet_alloc();
+    int ret;
+    memset(r, 0, sizeof(*r));
+    if (!pkt)
+        return reel_err_set(err, REEL_ENOMEM, NULL, NULL);
+    double c0 = cpu_s(), t0 = mono_s();
+    ret = reel_encoder_open_first(cfg, log, &enc, err);
+    r->open_s = mono_s() - t0;
+    r->cpu_s = cpu_s() - c0;
+    if (ret < 0)
+        goto out;
+    snprintf(r->encoder, sizeof(r->encoder), "%s", enc->ops->name);
+    if (n > 0 && frames[0]->format != enc->pix_fmt) {
+        ret = convert_all(frames, n, enc->pix_fmt, err);
+        if (ret < 0)
+            goto out;
+    }
+    for (int i = 0; i < n; i++) {
+        /* As reel's output does: pts is the frame index, colour tags BT.709 limited range. */
+        frames[i]->pts = i;
+        frames[i]->pict_type = AV_PICTURE_TYPE_NONE;
+        frames[i]->color_primaries = AVCOL_PRI_BT709;
+        frames[i]->color_trc = AVCOL_TRC_BT709;
+        frames[i]->colorspace = AVCOL_SPC_BT709;
+        frames[i]->color_range = AVCOL_RANGE_MPEG;
+    }
+    c0 = cpu_s();
+    t0 = mono_s();
+    for (int i = 0; i < n && ret == 0; i++) {
+        ret = enc->ops->send_frame(enc, frames[i]);
+        if (ret < 0)
+            ret = reel_err_set(err, ret, NULL, "encoder %s rejected frame %d", enc->ops->name, i);
+        else
+            ret = drain(enc, pkt, r, err);
+    }
+    if (ret == 0) {
+        ret = enc->ops->send_frame(enc, NULL);
+        if (ret < 0)
+            ret = reel_err_set(err, ret, NULL, "flushing encoder %s failed", enc->ops->name);
+        else
+            ret = drain(enc, pkt, r, err);
+    }
+    r->encode_s = mono_s() - t0;
+    r->cpu_s += cpu_s() - c0;
+out:
+    reel_encoder_close(&enc);
+    av_packet_free(&pkt);
+    return ret;
+}
+
+static char *slurp(const char *path, size_t max, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return NULL;
+    char *buf = malloc(max + 1);
+    size_t n = buf ? fread(buf, 1, max, f) : 0;
+    fclose(f);
+    if (buf) {
+        buf[n] = 0;
+        *len = n;
+    }
+    return buf;
+}
+
+static int write_floor_stats(const char *path, const struct reel_bench_encode_result *r, int frames,
+                             struct reel_err *err)
+{
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "encoder", r->encoder);
+    cJSON_AddNumberToObject(o, "frames", frames);
+    cJSON_AddNumberToObject(o, "packets", (double)r->packets);
+    cJSON_AddNumberToObject(o, "bytes", (double)r->bytes);
+    cJSON_AddNumberToObject(o, "open_s", r->open_s);
+    cJSON_AddNumberToObject(o, "encode_s", r->encode_s);
+    cJSON_AddNumberToObject(o, "wall_s", r->open_s + r->encode_s);
+    cJSON_AddNumberToObject(o, "cpu_s", r->cpu_s);
+    char *text = cJSON_Print(o);
+    cJSON_Delete(o);
+    FILE *f = text ? fopen(path, "w") : NULL;
+    bool ok = f && fputs(text, f) >= 0;
+    if (f && fclose(f) != 0)
+        ok = false;
+    free(text);
+    return ok ? 0 : reel_err_set(err, REEL_EOUTPUT, NULL, "cannot write %s", path);
+}
+
+int reel_bench_floor_main(int argc, char **argv, struct reel_log *log)
+{
+    static const struct option opts[] = {
+        {"video", required_argument, NULL, 'v'},
+        {"job", required_argument, NULL, 'j'},
+        {"stats-json", required_argument, NULL, 's'},
+        {NULL, 0, NULL, 0},
+    };
+    const char *video = NULL, *job = NULL, *stats = NULL;
+    int ch;
+    optind = 1;
+    while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+        switch (ch) {
+        case 'v':
+            video = optarg;
+            break;
+        case 'j':
+            job = optarg;
+            break;
+        case 's':
+            stats = optarg;
+            break;
+        default:
+            return 2;
+        }
+    }
+    if (!video || !job || !stats) {
+        fprintf(stderr, "reel bench _floor: --video, --job and --stats-json are needed\n");
+        return 2;
+    }
+
+    struct reel_err err = {0};
+    struct reel_errlist errs = {0};
+    struct reel_timeline *tl = NULL;
+    struct reel_bench_decoder *dec = NULL;
+    AVFrame **frames = NULL;
+    int n = 0, cap = 0, status = 1;
+    size_t len = 0;
+    char *doc = slurp(job, 1 << 20, &len);
+    if (!doc) {
+        fprintf(stderr, "reel bench _floor: cannot read %s\n", job);
+        goto out;
+    }
+    /* Only the output section matters here, so the job is parsed but its assets are not resolved.
+     */
+    int ret = reel_timeline_parse(doc, len, NULL, &tl, &errs);
+    free(doc);
+    if (ret < 0) {
+        fprintf(stderr, "reel bench _floor: %s: %s\n", job,
+                errs.count ? errs.items[0].msg : "invalid job");
+        goto out;
+    }
+    ret = reel_bench_decoder_open(video, AV_PIX_FMT_YUV420P, &dec, &err);
+    for (;;) {
+        AVFrame *f = NULL;
+        if (ret >= 0)
+            ret = reel_bench_decoder_next(dec, &f, &err);
+        if (ret < 0)
+            break;
+        if (n == cap) {
+            int ncap = cap ? cap * 2 : 256;
+            AVFrame **nf = realloc(frames, sizeof(*frames) * (size_t)ncap);
+            if (!nf) {
+                av_frame_free(&f);
+                ret = reel_err_set(&err, REEL_ENOMEM, NULL, "out of memory holding %d frames", n);
+                break;
+            }
+            frames = nf;
+            cap = ncap;
+        }
+        frames[n++] = f;
+    }
+    if (ret != -REEL_EEOF) {
+        REEL_ERROR(log, "stage=floor decoding %s: %s", video, err.msg);
+        goto out;
+    }
+    const struct reel_output *o = &tl->out;
+    struct reel_enc_cfg cfg = {
+        .width = o->width,
+        .height = o->height,
+        .fps_num = o->fps_num,
+        .fps_den = o->fps_den,
+        .codec = o->codec != REEL_CODEC_NONE ? o->codec : REEL_CODEC_H264,
+        .quality = o->quality,
+        .preset = o->preset,
+        .pref = o->encoder != REEL_ENCPREF_NONE ? o->encoder : REEL_ENCPREF_AUTO,
+        .global_header = o->format != REEL_FORMAT_GIF,
+        .threads = 0,
+        .gpu_index = -1,
+    };
+    struct reel_bench_encode_result r;
+    ret = reel_bench_encode_frames(&cfg, frames, n, log, &r, &err);
+    if (ret < 0) {
+        REEL_ERROR(log, "stage=floor encoding: %s", err.msg);
+        goto out;
+    }
+    if (write_floor_stats(stats, &r, n, &err) < 0) {
+        REEL_ERROR(log, "stage=floor %s", err.msg);
+        goto out;
+    }
+    status = 0;
+out:
+    for (int i = 0; i < n; i++)
+        av_frame_free(&frames[i]);
+    free(frames);
+    reel_bench_decoder_close(&dec);
+    reel_errlist_uninit(&errs);
+    reel_timeline_destroy(&tl);
+    return status;
+}
