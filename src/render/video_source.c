@@ -43,7 +43,9 @@ struct reel_video_source {
     int64_t last_pts_us;  /* pts of the newest decoded frame, for monotonic timestamps */
     int64_t first_pts_us; /* pts of the stream's first frame */
     int width, height;
-    int rotation; /* clockwise degrees from the display matrix */
+    int rotation;   /* clockwise degrees from the display matrix */
+    int threads;    /* decoder threads asked for at open */
+    bool suspended; /* demuxer and decoder closed; the next get reopens them */
 };
 
 static int averr(struct reel_video_source *vs, struct reel_err *err, int code, int ret,
@@ -183,19 +185,26 @@ static int display_rotation(const AVStream *st)
     return quarter * 90;
 }
 
-int reel_video_source_open(const char *path, int threads, struct reel_log *log,
-                           struct reel_video_source **out, struct reel_err *err)
+/* Free what decoding holds (demuxer, decoder, packet, frames); keeps what was learnt about the
+ * stream. */
+static void close_streams(struct reel_video_source *vs)
 {
-    *out = NULL;
+    av_frame_free(&vs->cur);
+    av_frame_free(&vs->next);
+    av_packet_free(&vs->pkt);
+    avcodec_free_context(&vs->dec);
+    avformat_close_input(&vs->fmt);
+    vs->has_cur = vs->has_next = false;
+    vs->input_done = vs->decoder_done = false;
+    vs->last_pts_us = INT64_MIN;
+}
+
+/* Open the file's demuxer and video decoder and fill in the stream facts. */
+static int open_streams(struct reel_video_source *vs, struct reel_err *err)
+{
     AVDictionary *opts = NULL;
     char *url = NULL;
     int ret;
-    struct reel_video_source *vs = calloc(1, sizeof(*vs));
-    if (!vs || !(vs->path = strdup(path ? path : ""))) {
-        ret = reel_err_set(err, REEL_ENOMEM, NULL, "out of memory");
-        goto fail;
-    }
-    vs->log = log;
     vs->last_pts_us = INT64_MIN;
 
     /* The "file:" prefix keeps a colon in a file name from being read as a protocol; the
@@ -251,20 +260,46 @@ int reel_video_source_open(const char *path, int threads, struct reel_log *log,
         goto fail;
     }
     vs->dec->pkt_timebase = vs->tb;
-    vs->dec->thread_count = threads > 0 ? threads : 0;
+    vs->dec->thread_count = vs->threads > 0 ? vs->threads : 0;
     vs->dec->thread_type = FF_THREAD_FRAME | FF_THREAD_SLICE;
     ret = avcodec_open2(vs->dec, codec, NULL);
     if (ret < 0) {
         ret = averr(vs, err, REEL_EASSET_UNSUPPORTED, ret, "cannot open the video decoder");
         goto fail;
     }
-    vs->width = vs->dec->width;
-    vs->height = vs->dec->height;
+    if (!vs->suspended) { /* on reopening, keep the size the first frame gave */
+        vs->width = vs->dec->width;
+        vs->height = vs->dec->height;
+    }
     if (!(vs->pkt = av_packet_alloc()) || !(vs->cur = av_frame_alloc()) ||
         !(vs->next = av_frame_alloc())) {
         ret = reel_err_set(err, REEL_ENOMEM, NULL, "out of memory");
         goto fail;
     }
+    ret = 0;
+fail:
+    av_dict_free(&opts);
+    free(url);
+    if (ret < 0)
+        close_streams(vs);
+    return ret;
+}
+
+int reel_video_source_open(const char *path, int threads, struct reel_log *log,
+                           struct reel_video_source **out, struct reel_err *err)
+{
+    *out = NULL;
+    int ret;
+    struct reel_video_source *vs = calloc(1, sizeof(*vs));
+    if (!vs || !(vs->path = strdup(path ? path : ""))) {
+        ret = reel_err_set(err, REEL_ENOMEM, NULL, "out of memory");
+        goto fail;
+    }
+    vs->log = log;
+    vs->threads = threads;
+    ret = open_streams(vs, err);
+    if (ret < 0)
+        goto fail;
 
     /* Decode the first frame now: it fixes the true size and the first timestamp, and a file
      * that cannot produce a single picture fails here, at prepare time, not mid-render. */
@@ -287,10 +322,16 @@ int reel_video_source_open(const char *path, int threads, struct reel_log *log,
     vs = NULL;
     ret = 0;
 fail:
-    av_dict_free(&opts);
-    free(url);
     reel_video_source_close(&vs);
     return ret;
+}
+
+void reel_video_source_suspend(struct reel_video_source *vs)
+{
+    if (vs && !vs->suspended) {
+        close_streams(vs);
+        vs->suspended = true;
+    }
 }
 
 void reel_video_source_close(struct reel_video_source **pvs)
@@ -298,11 +339,7 @@ void reel_video_source_close(struct reel_video_source **pvs)
     struct reel_video_source *vs = pvs ? *pvs : NULL;
     if (!vs)
         return;
-    av_frame_free(&vs->cur);
-    av_frame_free(&vs->next);
-    av_packet_free(&vs->pkt);
-    avcodec_free_context(&vs->dec);
-    avformat_close_input(&vs->fmt);
+    close_streams(vs);
     free(vs->path);
     free(vs);
     *pvs = NULL;
@@ -350,6 +387,13 @@ int reel_video_source_get(struct reel_video_source *vs, int64_t source_us, const
 {
     *frame = NULL;
     int ret;
+    if (vs->suspended) {
+        ret = open_streams(vs, err);
+        if (ret < 0)
+            return ret;
+        vs->suspended = false;
+        REEL_DEBUG(vs->log, "video source %s: reopened at %.3f s", vs->path, source_us / 1e6);
+    }
     /* Before the first frame the first frame is shown, so the target never needs to go lower. */
     if (source_us < vs->first_pts_us)
         source_us = vs->first_pts_us;

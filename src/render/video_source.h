@@ -31,6 +31,13 @@ void reel_video_source_close(struct reel_video_source **vs);
 int reel_video_source_get(struct reel_video_source *vs, int64_t source_us, const AVFrame **frame,
                           struct reel_err *err);
 
+/*
+ * Free the demuxer, the decoder and its frames (most of a source's memory) while the source is not
+ * needed, e.g. while its layer is not visible. The next get reopens the file and seeks; frames it
+ * returned before are no longer valid. Size and rotation stay known.
+ */
+void reel_video_source_suspend(struct reel_video_source *vs);
+
 /* Natural size of the stream (after sample aspect ratio is ignored), as decoded: before the
  * rotation below. */
 void reel_video_source_size(const struct reel_video_source *vs, int *w, int *h);

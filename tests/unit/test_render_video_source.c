@@ -146,7 +146,22 @@ int main(void)
             expect(vs, i * 0.04 + 0.02, i);
         for (int i = N_FRAMES - 1; i >= 0; i -= 3)
             expect(vs, i * 0.04, i);
-        reel_video_source_close(&vs);
+
+        /* Suspended sources reopen on the next get, at any time, and keep their facts. */
+        reel_video_source_suspend(vs);
+        reel_video_source_suspend(vs); /* twice is fine */
+        expect(vs, 1.0, 25);
+        expect(vs, 1.04, 26);
+        reel_video_source_suspend(vs);
+        expect(vs, 0.0, 0);
+        reel_video_source_suspend(vs);
+        expect(vs, 9.0, 49);
+        reel_video_source_suspend(vs);
+        w = h = 0;
+        reel_video_source_size(vs, &w, &h);
+        CHECK_INT_EQ(w, W);
+        CHECK_INT_EQ(h, H);
+        reel_video_source_close(&vs); /* closing a suspended source */
         CHECK(vs == NULL);
     }
     reel_video_source_close(&vs); /* NULL is fine */
