@@ -146,13 +146,6 @@ static inline uint32_t scale_px(const uint8_t *s, uint32_t q, uint32_t *a)
     return load32(o);
 }
 
-static inline void blend(uint8_t *dst, const uint8_t *s, uint32_t q)
-{
-    uint32_t a;
-    uint32_t w = scale_px(s, q, &a);
-    store32(dst, over(w, a, load32(dst)));
-}
-
 /* Alpha factor from the transition masks at a pixel centre (1 without masks). */
 static double mask_factor(const struct reel_cpu_draw *d, double px, double py)
 {
@@ -206,6 +199,7 @@ static void fast_span(uint8_t *dst, const uint8_t *tex, const uint8_t *solid, in
     }
 }
 
+/* A row of the fast path without masks, blended in place. */
 static void draw_row_fast(const struct reel_cpu_canvas *c, const struct reel_cpu_draw *d, int y)
 {
     int ty = y + d->fast_dy;
@@ -218,53 +212,124 @@ static void draw_row_fast(const struct reel_cpu_canvas *c, const struct reel_cpu
     uint8_t *row = c->data + (size_t)y * c->stride;
     const uint8_t *tex = d->data ? d->data + (size_t)ty * d->stride : NULL;
     uint32_t fq = quantise(d->alpha);
-    if (!d->n_masks) {
-        if (fq)
-            fast_span(row + 4 * xs, tex ? tex + 4 * (xs + d->fast_dx) : NULL, d->solid, xe - xs,
-                      fq);
-        return;
-    }
-    double py = y + 0.5;
-    for (int x = xs; x < xe; x++) {
-        uint32_t q = quantise(d->alpha * mask_factor(d, x + 0.5, py));
-        if (q)
-            blend(row + 4 * x, tex ? tex + 4 * (x + d->fast_dx) : d->solid, q);
-    }
+    if (fq)
+        fast_span(row + 4 * xs, tex ? tex + 4 * (xs + d->fast_dx) : NULL, d->solid, xe - xs, fq);
 }
 
-static void sample(const struct reel_cpu_draw *d, double u, double v, uint8_t out[4])
+/* floor() as an int for sample coordinates (bounded first: anything that far out is clamped to
+ * the edge texel anyway). Same result as floor for every value it keeps. */
+static inline int floor_int(double v)
 {
-    double su = u * d->tex_sx - 0.5, sv = v * d->tex_sy - 0.5;
-    double fu = floor(su), fv = floor(sv);
-    uint32_t wx = (uint32_t)((su - fu) * 256.0 + 0.5);
-    uint32_t wy = (uint32_t)((sv - fv) * 256.0 + 0.5);
-    int ix = (int)fu, iy = (int)fv;
-    int x0 = clampi(ix, 0, d->tex_w - 1), x1 = clampi(ix + 1, 0, d->tex_w - 1);
+    v = v < -1e8 ? -1e8 : (v > 1e8 ? 1e8 : v);
+    int i = (int)v;
+    return i - (v < i);
+}
+
+/* One texture row pair of a bilinear sample: the rows and the vertical weight. */
+struct sample_rows {
+    const uint8_t *r0, *r1;
+    uint32_t wy, iwy;
+};
+
+static inline void sample_rows_at(const struct reel_cpu_draw *d, double v, struct sample_rows *sr)
+{
+    double sv = v * d->tex_sy - 0.5;
+    int iy = floor_int(sv);
+    sr->wy = (uint32_t)((sv - iy) * 256.0 + 0.5);
+    sr->iwy = 256 - sr->wy;
     int y0 = clampi(iy, 0, d->tex_h - 1), y1 = clampi(iy + 1, 0, d->tex_h - 1);
-    const uint8_t *r0 = d->data + (size_t)y0 * d->stride, *r1 = d->data + (size_t)y1 * d->stride;
-    const uint8_t *p00 = r0 + 4 * x0, *p10 = r0 + 4 * x1, *p01 = r1 + 4 * x0, *p11 = r1 + 4 * x1;
-    uint32_t iwx = 256 - wx, iwy = 256 - wy;
+    sr->r0 = d->data + (size_t)y0 * d->stride;
+    sr->r1 = d->data + (size_t)y1 * d->stride;
+}
+
+static inline void sample_x(const struct reel_cpu_draw *d, const struct sample_rows *sr, double u,
+                            uint8_t out[4])
+{
+    double su = u * d->tex_sx - 0.5;
+    int ix = floor_int(su);
+    uint32_t wx = (uint32_t)((su - ix) * 256.0 + 0.5);
+    int x0 = clampi(ix, 0, d->tex_w - 1), x1 = clampi(ix + 1, 0, d->tex_w - 1);
+    const uint8_t *p00 = sr->r0 + 4 * x0, *p10 = sr->r0 + 4 * x1;
+    const uint8_t *p01 = sr->r1 + 4 * x0, *p11 = sr->r1 + 4 * x1;
+    uint32_t iwx = 256 - wx;
     for (int i = 0; i < 4; i++) {
         uint32_t top = p00[i] * iwx + p10[i] * wx;
         uint32_t bot = p01[i] * iwx + p11[i] * wx;
-        out[i] = (uint8_t)((top * iwy + bot * wy + 32768) >> 16);
+        out[i] = (uint8_t)((top * sr->iwy + bot * sr->wy + 32768) >> 16);
     }
 }
 
-static void draw_row_general(const struct reel_cpu_canvas *c, const struct reel_cpu_draw *d, int y)
+static inline uint8_t alpha_of(uint32_t w)
 {
-    const struct reel_affine *m = &d->inv;
-    uint8_t *row = c->data + (size_t)y * c->stride;
+    uint8_t b[4];
+    memcpy(b, &w, 4);
+    return b[3];
+}
+
+/* Columns of a row handled at a time by the span functions (stack buffers of this many words). */
+#define SPAN 256
+
+/*
+ * What draw d puts on row y for x in [xa, xb), xb - xa <= SPAN: per pixel the source sample
+ * scaled by its alpha factor (the s of "over"), or 0 where the layer does not reach. Returns false
+ * when the layer touches none of those pixels (out is then all 0).
+ */
+static bool row_source(const struct reel_cpu_draw *d, int y, int xa, int xb, uint32_t *out)
+{
+    memset(out, 0, sizeof(*out) * (size_t)(xb - xa));
+    int x0 = xa > d->x0 ? xa : d->x0, x1 = xb < d->x1 ? xb : d->x1;
+    if (y < d->y0 || y >= d->y1 || x0 >= x1)
+        return false;
     double py = y + 0.5;
+    uint32_t a;
+    if (d->is_fast) {
+        int ty = y + d->fast_dy;
+        if (ty < 0 || ty >= d->tex_h)
+            return false;
+        if (x0 < -d->fast_dx)
+            x0 = -d->fast_dx;
+        if (x1 > d->tex_w - d->fast_dx)
+            x1 = d->tex_w - d->fast_dx;
+        if (x0 >= x1)
+            return false;
+        const uint8_t *tex = d->data ? d->data + (size_t)ty * d->stride : NULL;
+        uint32_t fq = quantise(d->alpha);
+        if (tex && !d->n_masks && fq >= 65536) {
+            memcpy(out + (x0 - xa), tex + 4 * (x0 + d->fast_dx), 4 * (size_t)(x1 - x0));
+            return true;
+        }
+        for (int x = x0; x < x1; x++) {
+            uint32_t q = d->n_masks ? quantise(d->alpha * mask_factor(d, x + 0.5, py)) : fq;
+            if (q)
+                out[x - xa] = scale_px(tex ? tex + 4 * (x + d->fast_dx) : d->solid, q, &a);
+        }
+        return true;
+    }
+    const struct reel_affine *m = &d->inv;
     double bu = m->b * py + m->c, bv = m->e * py + m->f;
     uint8_t s[4];
-    for (int x = d->x0; x < d->x1; x++) {
+    struct sample_rows sr = {0};
+    /* Without rotation v is the same along the row: its coverage and texture rows once. */
+    bool is_upright = m->d == 0.0;
+    double half_gu = 0.5 * d->grad_u;
+    double cv_row = 0.0;
+    if (is_upright) {
+        cv_row = (bv < d->bh - bv ? bv : d->bh - bv) / d->grad_v + 0.5;
+        if (!(cv_row > 0.0))
+            return false;
+        if (d->data)
+            sample_rows_at(d, bv, &sr);
+    }
+    for (int x = x0; x < x1; x++) {
         double px = x + 0.5;
         double u = m->a * px + bu, v = m->d * px + bv;
-        double cu = (u < d->bw - u ? u : d->bw - u) / d->grad_u + 0.5;
+        /* Inside the box by half a pixel or more the coverage is exactly 1 (0.5 g / g is exact),
+         * so the division is only needed along the edge. */
+        double eu = u < d->bw - u ? u : d->bw - u;
+        double cu = eu >= half_gu ? 1.0 : eu / d->grad_u + 0.5;
         if (!(cu > 0.0))
             continue;
-        double cv = (v < d->bh - v ? v : d->bh - v) / d->grad_v + 0.5;
+        double cv = is_upright ? cv_row : (v < d->bh - v ? v : d->bh - v) / d->grad_v + 0.5;
         if (!(cv > 0.0))
             continue;
         double f = d->alpha * (cu < 1.0 ? cu : 1.0) * (cv < 1.0 ? cv : 1.0);
@@ -273,9 +338,30 @@ static void draw_row_general(const struct reel_cpu_canvas *c, const struct reel_
         uint32_t q = quantise(f);
         if (!q)
             continue;
-        if (d->data)
-            sample(d, u, v, s);
-        blend(row + 4 * x, d->data ? s : d->solid, q);
+        if (d->data) {
+            if (!is_upright)
+                sample_rows_at(d, v, &sr);
+            sample_x(d, &sr, u, s);
+        }
+        out[x - xa] = scale_px(d->data ? s : d->solid, q, &a);
+    }
+    return true;
+}
+
+/* Any row not on the fast path without masks: the row's source words, then "over". */
+static void draw_row_spans(const struct reel_cpu_canvas *c, const struct reel_cpu_draw *d, int y)
+{
+    uint8_t *row = c->data + (size_t)y * c->stride;
+    uint32_t src[SPAN];
+    for (int xa = d->x0; xa < d->x1; xa += SPAN) {
+        int xb = xa + SPAN < d->x1 ? xa + SPAN : d->x1;
+        if (!row_source(d, y, xa, xb, src))
+            continue;
+        for (int x = xa; x < xb; x++) {
+            uint32_t w = src[x - xa];
+            if (w)
+                store32(row + 4 * x, over(w, alpha_of(w), load32(row + 4 * x)));
+        }
     }
 }
 
@@ -287,11 +373,216 @@ void reel_cpu_draw_rows(const struct reel_cpu_canvas *c, const struct reel_cpu_d
     if (y1 > d->y1)
         y1 = d->y1;
     for (int y = y0; y < y1; y++) {
-        if (d->is_fast)
+        if (d->is_fast && !d->n_masks)
             draw_row_fast(c, d, y);
         else
-            draw_row_general(c, d, y);
+            draw_row_spans(c, d, y);
     }
+}
+
+/* ---- YUV 4:2:0 canvas ---- */
+
+/*
+ * BT.709 limited range in 16-bit fixed point, for premultiplied R'G'B' and alpha in 0..255:
+ *   Y  = 16 a/255 + 219/255 (0.2126 r + 0.7152 g + 0.0722 b)                 + Y_dst (255 - a)/255
+ *   Cb = 128 a/255 + 224/255 (-0.2126 r - 0.7152 g + 0.9278 b) / 1.8556      + Cb_dst (255 - a)/255
+ *   Cr = 128 a/255 + 224/255 (0.7874 r - 0.7152 g - 0.0722 b) / 1.5748       + Cr_dst (255 - a)/255
+ * Each row of coefficients is rounded so that it sums exactly to the value for white (219/255 for
+ * Y, 0 for Cb and Cr): greys stay neutral and white is exactly 235. 65536/255 is taken as 257.
+ */
+enum {
+    YR = 11966,
+    YG = 40254,
+    YB = 4064,
+    UR = -6596,
+    UG = -22189,
+    UB = 28785,
+    VR = 28784,
+    VG = -26145,
+    VB = -2639,
+};
+
+static inline uint8_t clamp_u8(int32_t v)
+{
+    return (uint8_t)(v < 0 ? 0 : (v > 255 ? 255 : v));
+}
+
+/* Y of premultiplied word w over luma yd. */
+static inline uint8_t over_y(uint32_t w, uint32_t yd)
+{
+    uint8_t p[4];
+    memcpy(p, &w, 4);
+    int32_t acc =
+        YR * p[0] + YG * p[1] + YB * p[2] + (int32_t)((16 * p[3] + yd * (255 - p[3])) * 257);
+    return clamp_u8((acc + 32768) >> 16);
+}
+
+/* Cb and Cr of four premultiplied words (a 2x2 block; missing pixels 0) over *u, *v. */
+static inline void over_uv(const uint32_t w[4], uint8_t *u, uint8_t *v)
+{
+    int32_t sr = 0, sg = 0, sb = 0, sa = 0;
+    for (int i = 0; i < 4; i++) {
+        uint8_t p[4];
+        memcpy(p, &w[i], 4);
+        sr += p[0];
+        sg += p[1];
+        sb += p[2];
+        sa += p[3];
+    }
+    int32_t keep = 1020 - sa;
+    int32_t au = UR * sr + UG * sg + UB * sb + (128 * sa + *u * keep) * 257;
+    int32_t av = VR * sr + VG * sg + VB * sb + (128 * sa + *v * keep) * 257;
+    *u = clamp_u8((au + 131072) >> 18);
+    *v = clamp_u8((av + 131072) >> 18);
+}
+
+void reel_cpu_rgba_to_yuv(const uint8_t rgba[4], uint8_t yuv[3])
+{
+    uint32_t w = load32(rgba);
+    uint32_t block[4] = {w, w, w, w};
+    yuv[0] = over_y(w, 16);
+    yuv[1] = yuv[2] = 128;
+    over_uv(block, &yuv[1], &yuv[2]);
+}
+
+bool reel_cpu_draw_takes_yuv(const struct reel_cpu_draw *d)
+{
+    return d->is_fast && !(d->fast_dx & 1) && !(d->fast_dy & 1) && !(d->tex_w & 1) &&
+           !(d->tex_h & 1);
+}
+
+void reel_cpu_yuv_fill_rows(const struct reel_cpu_yuv_canvas *c, int y0, int y1,
+                            const uint8_t yuv[3])
+{
+    for (int y = y0; y < y1; y++)
+        memset(c->data[0] + (size_t)y * c->stride[0], yuv[0], (size_t)c->width);
+    for (int y = y0 / 2; y < (y1 + 1) / 2; y++) {
+        memset(c->data[1] + (size_t)y * c->stride[1], yuv[1], (size_t)c->width / 2);
+        memset(c->data[2] + (size_t)y * c->stride[2], yuv[2], (size_t)c->width / 2);
+    }
+}
+
+/* dst = (src q + dst (65536 - q)) / 65536, rounded, over n samples. */
+static void lerp_span(uint8_t *dst, const uint8_t *src, int n, uint32_t q)
+{
+    if (q >= 65536) {
+        memcpy(dst, src, (size_t)n);
+        return;
+    }
+    uint32_t iq = 65536 - q;
+    for (int i = 0; i < n; i++)
+        dst[i] = (uint8_t)((src[i] * q + dst[i] * iq + 32768) >> 16);
+}
+
+static inline uint8_t lerp1(uint8_t s, uint8_t d, uint32_t q)
+{
+    return (uint8_t)((s * q + d * (65536 - q) + 32768) >> 16);
+}
+
+/* An opaque YUV picture: each plane copied, or mixed by the alpha factor (per luma pixel under
+ * masks, averaged over the 2x2 block for chroma). */
+static void yuv_picture_rows(const struct reel_cpu_yuv_canvas *c, const struct reel_cpu_draw *d,
+                             int y0, int y1)
+{
+    int ys = y0 > -d->fast_dy ? y0 : -d->fast_dy,
+        ye = y1 < d->tex_h - d->fast_dy ? y1 : d->tex_h - d->fast_dy;
+    int xs = -d->fast_dx > 0 ? -d->fast_dx : 0;
+    int xe = d->tex_w - d->fast_dx < c->width ? d->tex_w - d->fast_dx : c->width;
+    if (ys >= ye || xs >= xe)
+        return;
+    if (!d->n_masks) {
+        uint32_t q = quantise(d->alpha);
+        if (!q)
+            return;
+        for (int y = ys; y < ye; y++)
+            lerp_span(c->data[0] + (size_t)y * c->stride[0] + xs,
+                      d->planes[0] + (size_t)(y + d->fast_dy) * d->plane_stride[0] + xs +
+                          d->fast_dx,
+                      xe - xs, q);
+        for (int y = ys / 2; y < ye / 2; y++)
+            for (int k = 1; k < 3; k++)
+                lerp_span(c->data[k] + (size_t)y * c->stride[k] + xs / 2,
+                          d->planes[k] + (size_t)(y + d->fast_dy / 2) * d->plane_stride[k] +
+                              (xs + d->fast_dx) / 2,
+                          (xe - xs) / 2, q);
+        return;
+    }
+    uint32_t q[2][SPAN];
+    for (int y = ys; y < ye; y += 2) {
+        for (int xa = xs; xa < xe; xa += SPAN) {
+            int xb = xa + SPAN < xe ? xa + SPAN : xe;
+            for (int r = 0; r < 2; r++) {
+                const uint8_t *s =
+                    d->planes[0] + (size_t)(y + r + d->fast_dy) * d->plane_stride[0] + d->fast_dx;
+                uint8_t *o = c->data[0] + (size_t)(y + r) * c->stride[0];
+                for (int x = xa; x < xb; x++) {
+                    q[r][x - xa] = quantise(d->alpha * mask_factor(d, x + 0.5, y + r + 0.5));
+                    o[x] = lerp1(s[x], o[x], q[r][x - xa]);
+                }
+            }
+            int cy = y / 2;
+            for (int k = 1; k < 3; k++) {
+                const uint8_t *s = d->planes[k] +
+                                   (size_t)(cy + d->fast_dy / 2) * d->plane_stride[k] +
+                                   d->fast_dx / 2;
+                uint8_t *o = c->data[k] + (size_t)cy * c->stride[k];
+                for (int x = xa; x < xb; x += 2) {
+                    int i = x - xa;
+                    uint32_t qc = (q[0][i] + q[0][i + 1] + q[1][i] + q[1][i + 1] + 2) >> 2;
+                    o[x / 2] = lerp1(s[x / 2], o[x / 2], qc);
+                }
+            }
+        }
+    }
+}
+
+/* Any RGBA draw: source words for two rows at a time, then Y per pixel and Cb, Cr per block. */
+static void yuv_rgba_rows(const struct reel_cpu_yuv_canvas *c, const struct reel_cpu_draw *d,
+                          int y0, int y1)
+{
+    int ys = y0 > (d->y0 & ~1) ? y0 : (d->y0 & ~1);
+    int ye = y1 < d->y1 ? y1 : d->y1;
+    int xs = d->x0 & ~1, xe = (d->x1 + 1) & ~1;
+    if (xe > c->width)
+        xe = c->width;
+    uint32_t src[2][SPAN];
+    for (int y = ys; y < ye; y += 2) {
+        for (int xa = xs; xa < xe; xa += SPAN) {
+            int xb = xa + SPAN < xe ? xa + SPAN : xe;
+            bool any = false;
+            for (int r = 0; r < 2; r++) {
+                bool has = y + r < c->height && row_source(d, y + r, xa, xb, src[r]);
+                if (!has)
+                    memset(src[r], 0, sizeof(src[r]));
+                any |= has;
+                if (!has)
+                    continue;
+                uint8_t *o = c->data[0] + (size_t)(y + r) * c->stride[0];
+                for (int x = xa; x < xb; x++)
+                    if (src[r][x - xa])
+                        o[x] = over_y(src[r][x - xa], o[x]);
+            }
+            if (!any)
+                continue;
+            uint8_t *ou = c->data[1] + (size_t)(y / 2) * c->stride[1];
+            uint8_t *ov = c->data[2] + (size_t)(y / 2) * c->stride[2];
+            for (int x = xa; x < xb; x += 2) {
+                int i = x - xa;
+                uint32_t block[4] = {src[0][i], src[0][i + 1], src[1][i], src[1][i + 1]};
+                if (block[0] | block[1] | block[2] | block[3])
+                    over_uv(block, &ou[x / 2], &ov[x / 2]);
+            }
+        }
+    }
+}
+
+void reel_cpu_yuv_draw_rows(const struct reel_cpu_yuv_canvas *c, const struct reel_cpu_draw *d,
+                            int y0, int y1)
+{
+    if (d->planes[0])
+        yuv_picture_rows(c, d, y0, y1);
+    else
+        yuv_rgba_rows(c, d, y0, y1);
 }
 
 void reel_cpu_premultiply_row(uint8_t *dst, const uint8_t *src, int width)

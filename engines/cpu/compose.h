@@ -19,12 +19,28 @@ struct reel_cpu_canvas {
     int width, height;
 };
 
+/*
+ * A YUV 4:2:0 canvas in the encoder's layout: 8-bit planes, BT.709 matrix, limited range, chroma
+ * sited at the centre of each 2x2 block. It has no alpha: what is drawn is the picture over black,
+ * as when a finished RGBA canvas is converted. Even width and height.
+ */
+struct reel_cpu_yuv_canvas {
+    uint8_t *data[3];
+    int stride[3];
+    int width, height;
+};
+
 /* One layer, ready to draw: what to sample and how output pixels map onto it. */
 struct reel_cpu_draw {
     /* The layer's box image: premultiplied RGBA8 covering the box (0..bw, 0..bh), tex_w x tex_h
      * texels. data NULL means a solid colour (solid[]) filling the box. */
     const uint8_t *data;
     int stride, tex_w, tex_h;
+    /* Or, on a YUV canvas only: an opaque picture already in the canvas's layout (yuv420p, BT.709
+     * limited; tex_w x tex_h), drawn on the fast path at an even offset (see
+     * reel_cpu_draw_takes_yuv). planes[0] NULL otherwise. */
+    const uint8_t *planes[3];
+    int plane_stride[3];
     uint8_t solid[4];
     double bw, bh;
     struct reel_affine inv; /* output px -> box */
@@ -51,6 +67,25 @@ void reel_cpu_fill_rows(const struct reel_cpu_canvas *c, int y0, int y1, const u
 /* Draw d over rows [y0, y1) of the canvas (clipped to d's own rows). */
 void reel_cpu_draw_rows(const struct reel_cpu_canvas *c, const struct reel_cpu_draw *d, int y0,
                         int y1);
+
+/* Whether a set-up draw could sample a YUV picture instead of an RGBA box image: the fast path at
+ * an even offset, so that its chroma samples land on the canvas's. */
+bool reel_cpu_draw_takes_yuv(const struct reel_cpu_draw *d);
+
+/* A premultiplied RGBA8 colour over black, as BT.709 limited-range Y, Cb, Cr. */
+void reel_cpu_rgba_to_yuv(const uint8_t rgba[4], uint8_t yuv[3]);
+
+/* Fill rows [y0, y1) of a YUV canvas (y0 even) with one colour. */
+void reel_cpu_yuv_fill_rows(const struct reel_cpu_yuv_canvas *c, int y0, int y1,
+                            const uint8_t yuv[3]);
+
+/*
+ * Draw d over rows [y0, y1) of a YUV canvas (y0 even; y1 even or the height). Each luma sample
+ * gets the RGBA "over" of the source pixel converted to Y; each chroma sample the same with the
+ * source's premultiplied colour and alpha averaged over its 2x2 block (docs/engines.md).
+ */
+void reel_cpu_yuv_draw_rows(const struct reel_cpu_yuv_canvas *c, const struct reel_cpu_draw *d,
+                            int y0, int y1);
 
 /* Premultiply rows of straight RGBA8 from src into dst (may alias). */
 void reel_cpu_premultiply_row(uint8_t *dst, const uint8_t *src, int width);

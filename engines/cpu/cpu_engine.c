@@ -79,6 +79,7 @@ struct layer {
     int cx0, cy0, cw, ch; /* the graph's output rectangle in box-image pixels */
     bool is_direct;       /* sample the graph's output frame itself (it is the whole box) */
     AVFrame *scaled;      /* graph output; held while sampled directly */
+    AVFrame *yuv;         /* the decoded frame itself, when drawn as is on a YUV canvas */
     bool has_frame;
     int64_t frame_pts;
     struct reel_cpu_scratch scratch;
@@ -91,6 +92,12 @@ struct cpu_priv {
     int canvas_stride;
     bool has_out_graph;
     enum AVPixelFormat out_fmt; /* the format prepare built the output for */
+    /* yuv420p output is composed directly in the encoder's layout (no output conversion). */
+    bool is_yuv_out;
+    AVBufferPool *yuv_pool;
+    int yuv_stride[3];
+    size_t yuv_offset[3];
+    uint8_t bg_yuv[3];
     struct reel_cpu_graph out_graph;
     const struct reel_scene *scene;
     struct layer *layers;
@@ -183,6 +190,7 @@ static void free_layers(struct cpu_priv *p)
         reel_video_source_close(&ly->vs);
         reel_cpu_graph_uninit(&ly->graph);
         av_frame_free(&ly->scaled);
+        av_frame_free(&ly->yuv);
         reel_cpu_scratch_uninit(&ly->scratch);
     }
     free(p->layers);
@@ -203,6 +211,7 @@ static void cpu_uninit(struct reel_engine *eng)
     p->has_out_graph = false;
     reel_cpu_pool_destroy(&p->pool);
     av_buffer_pool_uninit(&p->canvas_pool);
+    av_buffer_pool_uninit(&p->yuv_pool);
 }
 
 static void premultiply_color(struct reel_color c, uint8_t out[4])
@@ -460,13 +469,10 @@ static int prepare_video(struct reel_engine *eng, const struct reel_timeline *tl
     /* Opaque video scaled to exactly the box is already a valid premultiplied box image. */
     ly->is_direct = !has_alpha && l->n_effects == 0 && ly->cx0 == 0 && ly->cy0 == 0 &&
                     ly->cw == ly->tex_w && ly->ch == ly->tex_h;
-    if (!ly->is_direct) {
-        ret = reel_image_alloc(&ly->box, ly->tex_w, ly->tex_h);
-        if (ret < 0)
-            return ret;
-    }
-    if (!(ly->scaled = av_frame_alloc()))
+    if (!(ly->scaled = av_frame_alloc()) || !(ly->yuv = av_frame_alloc()))
         return -REEL_ENOMEM;
+    /* Nothing is decoded until the layer shows (its box image is allocated then, too). */
+    reel_video_source_suspend(ly->vs);
     return 0;
 }
 
@@ -486,8 +492,24 @@ static int prepare_output(struct reel_engine *eng)
         reel_cpu_graph_uninit(&p->out_graph);
     p->has_out_graph = false;
     p->out_fmt = fmt;
+    p->is_yuv_out = false;
     if (fmt == AV_PIX_FMT_RGBA)
         return 0;
+    if (fmt == AV_PIX_FMT_YUV420P && !(eng->cfg.width & 1) && !(eng->cfg.height & 1)) {
+        /* Three planes in one pooled buffer, rows aligned for SIMD. */
+        int w = eng->cfg.width, h = eng->cfg.height;
+        p->yuv_stride[0] = (w + 63) & ~63;
+        p->yuv_stride[1] = p->yuv_stride[2] = (w / 2 + 63) & ~63;
+        p->yuv_offset[0] = 0;
+        p->yuv_offset[1] = (size_t)p->yuv_stride[0] * h;
+        p->yuv_offset[2] = p->yuv_offset[1] + (size_t)p->yuv_stride[1] * (h / 2);
+        size_t size = p->yuv_offset[2] + (size_t)p->yuv_stride[2] * (h / 2) + 64;
+        av_buffer_pool_uninit(&p->yuv_pool);
+        if (!(p->yuv_pool = av_buffer_pool_init(size, NULL)))
+            return -REEL_ENOMEM;
+        p->is_yuv_out = true;
+        return 0;
+    }
     if (!can_output(fmt)) {
         const char *name = av_get_pix_fmt_name(fmt);
         return reel_err_set(&eng->err, REEL_ERENDER, "engine", "cannot output pixel format %s",
@@ -517,6 +539,7 @@ static int cpu_prepare(struct reel_engine *eng, const struct reel_scene *scene)
     if (ret < 0)
         return fail(eng, ret, "prepare");
     premultiply_color(tl->out.background, p->bg);
+    reel_cpu_rgba_to_yuv(p->bg, p->bg_yuv);
     if (tl->n_layers > 0) {
         p->layers = calloc((size_t)tl->n_layers, sizeof(*p->layers));
         p->draws = calloc((size_t)tl->n_layers, sizeof(*p->draws));
@@ -632,6 +655,41 @@ static void copy_band(void *ctx, int band, int n_bands)
     }
 }
 
+/* Whether decoded frame f can be drawn as it is on the YUV canvas: already yuv420p at the box's
+ * size, filling it, in the output's matrix and range, with nothing to apply to it. */
+static bool frame_is_canvas_ready(const struct layer *ly, const AVFrame *f)
+{
+    enum AVColorSpace cs = f->colorspace;
+    if (cs == AVCOL_SPC_UNSPECIFIED) /* as default_colorspace decides */
+        cs = f->width >= 1280 || f->height > 576 ? AVCOL_SPC_BT709 : AVCOL_SPC_SMPTE170M;
+    return f->format == AV_PIX_FMT_YUV420P && cs == AVCOL_SPC_BT709 &&
+           f->color_range != AVCOL_RANGE_JPEG && f->width == ly->tex_w && f->height == ly->tex_h &&
+           ly->cw == ly->tex_w && ly->ch == ly->tex_h && ly->cx0 == 0 && ly->cy0 == 0 &&
+           ly->l->n_effects == 0 && reel_video_source_rotation(ly->vs) == 0;
+}
+
+/* Keep f itself for drawing on the YUV canvas (a reference; nothing is converted). */
+static int hold_yuv(struct layer *ly, const AVFrame *f)
+{
+    if (ly->yuv->buf[0] && ly->yuv->pts == f->pts)
+        return 0;
+    av_frame_unref(ly->yuv);
+    return av_frame_ref(ly->yuv, f) < 0 ? -REEL_ENOMEM : 0;
+}
+
+/* A layer that does not show: close its decoder and let go of every picture it holds. */
+static void park_video(struct layer *ly)
+{
+    reel_video_source_suspend(ly->vs);
+    av_frame_unref(ly->yuv);
+    av_frame_unref(ly->scaled);
+    reel_image_uninit(&ly->box);
+    reel_cpu_graph_uninit(&ly->graph);
+    reel_cpu_scratch_uninit(&ly->scratch);
+    ly->has_frame = false;
+    ly->tex = NULL;
+}
+
 /* Bring the layer's box image up to date with source frame f. */
 static int update_video(struct reel_engine *eng, struct layer *ly, const AVFrame *f)
 {
@@ -640,15 +698,20 @@ static int update_video(struct reel_engine *eng, struct layer *ly, const AVFrame
     if (ly->has_frame && ly->frame_pts == f->pts)
         return 0;
     ly->has_frame = false;
-    if (f->format != ly->graph.in_fmt || f->width != ly->graph.in_w ||
+    if (!ly->graph.graph || f->format != ly->graph.in_fmt || f->width != ly->graph.in_w ||
         f->height != ly->graph.in_h) {
-        REEL_INFO(eng->log, "%s: the video changed to %dx%d %s mid-stream; rebuilding its scaler",
-                  ly->l->path, f->width, f->height,
-                  av_get_pix_fmt_name((enum AVPixelFormat)f->format));
+        if (ly->graph.graph)
+            REEL_INFO(eng->log,
+                      "%s: the video changed to %dx%d %s mid-stream; rebuilding its scaler",
+                      ly->l->path, f->width, f->height,
+                      av_get_pix_fmt_name((enum AVPixelFormat)f->format));
         ret = build_video_graph(ly, f, &eng->err);
         if (ret < 0)
             return ret;
     }
+    if (!ly->is_direct && !ly->box.data &&
+        (ret = reel_image_alloc(&ly->box, ly->tex_w, ly->tex_h)) < 0)
+        return ret;
     AVFrame *in = av_frame_clone(f);
     if (!in)
         return -REEL_ENOMEM;
@@ -702,7 +765,9 @@ static bool is_mask(enum reel_transition_type t)
 
 struct frame_job {
     struct reel_cpu_canvas canvas;
-    const uint8_t *bg;
+    struct reel_cpu_yuv_canvas yuv; /* used when yuv.data[0] is set */
+    const uint8_t *bg, *bg_yuv;
+    bool skip_fill; /* the first draw covers every pixel opaquely */
     const struct reel_cpu_draw *draws;
     int n_draws;
     bool unpremultiply;
@@ -712,6 +777,17 @@ static void frame_band(void *ctx, int band, int n_bands)
 {
     struct frame_job *j = ctx;
     int y0, y1;
+    if (j->yuv.data[0]) {
+        /* Bands of whole chroma rows, so that each 2x2 block belongs to one band. */
+        reel_cpu_band_rows(0, j->yuv.height / 2, band, n_bands, &y0, &y1);
+        y0 *= 2;
+        y1 *= 2;
+        if (!j->skip_fill)
+            reel_cpu_yuv_fill_rows(&j->yuv, y0, y1, j->bg_yuv);
+        for (int i = 0; i < j->n_draws; i++)
+            reel_cpu_yuv_draw_rows(&j->yuv, &j->draws[i], y0, y1);
+        return;
+    }
     reel_cpu_band_rows(0, j->canvas.height, band, n_bands, &y0, &y1);
     reel_cpu_fill_rows(&j->canvas, y0, y1, j->bg);
     for (int i = 0; i < j->n_draws; i++)
@@ -720,6 +796,51 @@ static void frame_band(void *ctx, int band, int n_bands)
         for (int y = y0; y < y1; y++)
             reel_cpu_unpremultiply_row(j->canvas.data + (size_t)y * j->canvas.stride,
                                        j->canvas.width);
+}
+
+static void tag_frame(AVFrame *f, int64_t pts_us, bool is_rgb_out)
+{
+    f->pts = pts_us;
+    f->color_range = is_rgb_out ? AVCOL_RANGE_JPEG : AVCOL_RANGE_MPEG;
+    f->colorspace = is_rgb_out ? AVCOL_SPC_RGB : AVCOL_SPC_BT709;
+    f->color_primaries = AVCOL_PRI_BT709;
+    f->color_trc = AVCOL_TRC_BT709;
+    f->sample_aspect_ratio = (AVRational){1, 1};
+}
+
+/* A blank frame for the canvas from the engine's pools: RGBA, or yuv420p when composing in it. */
+static AVFrame *new_canvas(struct cpu_priv *p, const struct reel_engine_cfg *cfg, bool yuv)
+{
+    AVFrame *f = av_frame_alloc();
+    if (!f)
+        return NULL;
+    f->buf[0] = av_buffer_pool_get(yuv ? p->yuv_pool : p->canvas_pool);
+    if (!f->buf[0]) {
+        av_frame_free(&f);
+        return NULL;
+    }
+    if (yuv) {
+        for (int k = 0; k < 3; k++) {
+            f->data[k] = f->buf[0]->data + p->yuv_offset[k];
+            f->linesize[k] = p->yuv_stride[k];
+        }
+    } else {
+        f->data[0] = f->buf[0]->data;
+        f->linesize[0] = p->canvas_stride;
+    }
+    f->width = cfg->width;
+    f->height = cfg->height;
+    f->format = yuv ? AV_PIX_FMT_YUV420P : AV_PIX_FMT_RGBA;
+    return f;
+}
+
+/* Whether d covers the whole canvas with opaque pixels (an opaque picture or a solid colour). */
+static bool covers_canvas(const struct reel_cpu_draw *d, const struct reel_engine_cfg *cfg)
+{
+    bool opaque = d->planes[0] || (!d->data && d->solid[3] == 255);
+    return opaque && d->is_fast && !d->n_masks && d->alpha >= 1.0 && d->fast_dx <= 0 &&
+           d->fast_dy <= 0 && d->tex_w - d->fast_dx >= cfg->width &&
+           d->tex_h - d->fast_dy >= cfg->height;
 }
 
 static int cpu_render(struct reel_engine *eng, int64_t pts_us, AVFrame **out)
@@ -734,26 +855,6 @@ static int cpu_render(struct reel_engine *eng, int64_t pts_us, AVFrame **out)
     const struct reel_timeline *tl = p->scene->tl;
     int64_t t_start = av_gettime_relative(), decode_us = 0;
 
-    AVFrame *canvas = av_frame_alloc();
-    if (!canvas)
-        return fail(eng, -REEL_ENOMEM, "render");
-    canvas->buf[0] = av_buffer_pool_get(p->canvas_pool);
-    if (!canvas->buf[0]) {
-        av_frame_free(&canvas);
-        return fail(eng, -REEL_ENOMEM, "render");
-    }
-    canvas->data[0] = canvas->buf[0]->data;
-    canvas->linesize[0] = p->canvas_stride;
-    canvas->width = cfg->width;
-    canvas->height = cfg->height;
-    canvas->format = AV_PIX_FMT_RGBA;
-    canvas->pts = pts_us;
-    canvas->color_range = AVCOL_RANGE_JPEG;
-    canvas->colorspace = AVCOL_SPC_RGB;
-    canvas->color_primaries = AVCOL_PRI_BT709;
-    canvas->color_trc = AVCOL_TRC_BT709;
-    canvas->sample_aspect_ratio = (AVRational){1, 1};
-
     int n_draws = 0;
     for (int i = 0; i < p->n_layers; i++) {
         struct layer *ly = &p->layers[i];
@@ -762,27 +863,19 @@ static int cpu_render(struct reel_engine *eng, int64_t pts_us, AVFrame **out)
         const struct reel_layer *l = ly->l;
         struct reel_layer_state st;
         reel_eval_layer(tl, l, pts_us, &st);
-        if (!st.visible)
+        if (!st.visible) {
+            if (l->type == REEL_LAYER_VIDEO)
+                park_video(ly);
             continue;
+        }
         double alpha = st.opacity * reel_transition_alpha(&st);
         if (!(alpha > 0.0))
             continue;
-        if (l->type == REEL_LAYER_VIDEO) {
-            const AVFrame *f = NULL;
-            int64_t t_dec = av_gettime_relative();
-            ret = reel_video_source_get(ly->vs, st.source_us, &f, &eng->err);
-            if (ret >= 0)
-                ret = update_video(eng, ly, f);
-            decode_us += av_gettime_relative() - t_dec;
-            if (ret < 0) {
-                snprintf(eng->err.path, sizeof(eng->err.path), "%s", l->path);
-                av_frame_free(&canvas);
-                return fail(eng, ret, "render");
-            }
-        }
         struct reel_cpu_draw *d = &p->draws[n_draws];
         memset(d, 0, sizeof(*d));
-        d->data = ly->tex;
+        /* A video's picture is fetched below, once the draw shows which form it needs; setup
+         * only asks whether there is one. */
+        d->data = l->type == REEL_LAYER_VIDEO ? (const uint8_t *)ly : ly->tex;
         d->stride = ly->tex_stride;
         d->tex_w = ly->tex_w;
         d->tex_h = ly->tex_h;
@@ -798,30 +891,76 @@ static int cpu_render(struct reel_engine *eng, int64_t pts_us, AVFrame **out)
             d->masks[d->n_masks++] = st.tr_out;
         struct reel_affine fwd;
         if (reel_layer_transform(l, &st, ly->bw, ly->bh, cfg->width, cfg->height, &fwd, &d->inv) <
-            0)
+                0 ||
+            !reel_cpu_draw_setup(d, &fwd))
             continue;
-        if (reel_cpu_draw_setup(d, &fwd))
-            n_draws++;
+        if (l->type == REEL_LAYER_VIDEO) {
+            const AVFrame *f = NULL;
+            int64_t t_dec = av_gettime_relative();
+            ret = reel_video_source_get(ly->vs, st.source_us, &f, &eng->err);
+            bool as_yuv = ret >= 0 && p->is_yuv_out && reel_cpu_draw_takes_yuv(d) &&
+                          frame_is_canvas_ready(ly, f);
+            if (ret >= 0)
+                ret = as_yuv ? hold_yuv(ly, f) : update_video(eng, ly, f);
+            decode_us += av_gettime_relative() - t_dec;
+            if (ret < 0) {
+                if (!eng->err.code)
+                    reel_err_set(&eng->err, ret, l->path, NULL);
+                snprintf(eng->err.path, sizeof(eng->err.path), "%s", l->path);
+                return fail(eng, ret, "render");
+            }
+            if (as_yuv) {
+                d->data = NULL;
+                for (int k = 0; k < 3; k++) {
+                    d->planes[k] = ly->yuv->data[k];
+                    d->plane_stride[k] = ly->yuv->linesize[k];
+                }
+            } else {
+                d->data = ly->tex;
+                d->stride = ly->tex_stride;
+            }
+        }
+        n_draws++;
     }
+    /* Whatever lies under an opaque layer covering the whole frame does not show. */
+    int first = 0;
+    for (int i = n_draws - 1; i > 0 && !first; i--)
+        if (covers_canvas(&p->draws[i], cfg))
+            first = i;
 
+    AVFrame *canvas = new_canvas(p, cfg, p->is_yuv_out);
+    if (!canvas)
+        return fail(eng, -REEL_ENOMEM, "render");
     struct frame_job job = {
         .canvas = {canvas->data[0], canvas->linesize[0], cfg->width, cfg->height},
         .bg = p->bg,
-        .draws = p->draws,
-        .n_draws = n_draws,
+        .bg_yuv = p->bg_yuv,
+        .skip_fill = n_draws > 0 && covers_canvas(&p->draws[first], cfg),
+        .draws = p->draws + first,
+        .n_draws = n_draws - first,
         /* RGBA output is straight alpha, like every other RGBA frame in FFmpeg. YUV has no alpha:
          * the premultiplied colour is the picture over black. */
-        .unpremultiply = !p->has_out_graph,
+        .unpremultiply = !p->has_out_graph && !p->is_yuv_out,
     };
+    if (p->is_yuv_out) {
+        for (int k = 0; k < 3; k++) {
+            job.yuv.data[k] = canvas->data[k];
+            job.yuv.stride[k] = canvas->linesize[k];
+        }
+        job.yuv.width = cfg->width;
+        job.yuv.height = cfg->height;
+    }
     reel_cpu_pool_run(p->pool, frame_band, &job);
     int64_t t_composed = av_gettime_relative();
     p->stats.decode_s += decode_us / 1e6;
     p->stats.compose_s += (t_composed - t_start - decode_us) / 1e6;
 
     if (!p->has_out_graph) {
+        tag_frame(canvas, pts_us, !p->is_yuv_out);
         *out = canvas;
         return 0;
     }
+    tag_frame(canvas, pts_us, true);
     AVFrame *conv = av_frame_alloc();
     if (!conv) {
         av_frame_free(&canvas);
@@ -834,11 +973,7 @@ static int cpu_render(struct reel_engine *eng, int64_t pts_us, AVFrame **out)
         av_frame_free(&conv);
         return fail(eng, ret, "render");
     }
-    conv->pts = pts_us;
-    conv->color_range = is_rgb(p->out_fmt) ? AVCOL_RANGE_JPEG : AVCOL_RANGE_MPEG;
-    conv->colorspace = is_rgb(p->out_fmt) ? AVCOL_SPC_RGB : AVCOL_SPC_BT709;
-    conv->color_primaries = AVCOL_PRI_BT709;
-    conv->color_trc = AVCOL_TRC_BT709;
+    tag_frame(conv, pts_us, is_rgb(p->out_fmt));
     *out = conv;
     return 0;
 }

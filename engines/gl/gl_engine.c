@@ -311,7 +311,14 @@ static int compose(struct reel_engine *eng, int64_t pts_us)
             continue;
         struct reel_layer_state st;
         reel_eval_layer(tl, ly->l, pts_us, &st);
-        if (!st.visible || !(st.opacity * reel_transition_alpha(&st) > 0.0))
+        if (!st.visible) {
+            /* Decoders of layers off screen are closed, so memory follows what shows, not how
+             * many clips the job has; the texture is refilled when the layer comes back. */
+            reel_video_source_suspend(ly->vs);
+            ly->has_frame = false;
+            continue;
+        }
+        if (!(st.opacity * reel_transition_alpha(&st) > 0.0))
             continue;
         if ((ret = reel_gl_layer_update_video(eng, ly, st.source_us)) < 0) {
             snprintf(eng->err.path, sizeof(eng->err.path), "%s", ly->l->path);
