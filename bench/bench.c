@@ -382,19 +382,18 @@ static double measure_peer(struct bench *b, const struct job_ref *j,
     return p.wall_s;
 }
 
-static double measure_floor(struct bench *b, const struct job_ref *j, const char *engine,
+static double measure_floor(struct bench *b, const struct job_ref *j,
                             const struct reel_bench_series *like)
 {
     struct reel_bench_series *s = series_for(b, j->name, REEL_BENCH_KIND_FLOOR, "-");
     if (!s || s->failed || s->n_runs == REEL_BENCH_MAX_RUNS)
         return NAN;
-    char video[PATH_MAX], stats[PATH_MAX], what[64];
-    fmt_into(what, sizeof(what), "%s.mp4", engine);
-    out_path(b, video, sizeof(video), j->name, what);
+    char stats[PATH_MAX];
     out_path(b, stats, sizeof(stats), j->name, "floor.stats.json");
     remove(stats);
-    char *argv[] = {b->exe,  "bench",         "_floor",       "--video", video,
-                    "--job", (char *)j->path, "--stats-json", stats,     NULL};
+    char *argv[] = {b->exe,          "bench",        "_floor",
+                    (char *)j->path, "--asset-root", b->media_dir,
+                    "--stats-json",  stats,          NULL};
     struct reel_bench_proc p;
     struct reel_err err = {0};
     int ret = reel_bench_spawn(argv, b->log_path, &p, &err);
@@ -499,7 +498,7 @@ static void run_job_engine(struct bench *b, const struct job_ref *j, const char 
                 add_pair(b, j->name, engine, REEL_BENCH_KIND_PEER, reel_s, peer_s);
         }
         if (with_floor) {
-            double floor_s = measure_floor(b, j, engine, rs);
+            double floor_s = measure_floor(b, j, rs);
             if (!isnan(floor_s))
                 add_pair(b, j->name, engine, REEL_BENCH_KIND_FLOOR, reel_s, floor_s);
         }

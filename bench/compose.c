@@ -73,9 +73,8 @@ static double mono_s(void)
     return (double)ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
-/* Load and resolve a job as `reel render` does: roots are the job's folder, then asset_root. */
-static int load(const char *path, const char *asset_root, struct reel_log *log,
-                struct reel_timeline **out)
+int reel_bench_load_job(const char *path, const char *asset_root, struct reel_log *log,
+                        struct reel_timeline **out)
 {
     struct reel_limits lim;
     reel_limits_default(&lim);
@@ -147,7 +146,7 @@ int reel_bench_compose_main(int argc, char **argv, struct reel_log *log)
     }
     struct reel_timeline *tl = NULL;
     double t0 = mono_s();
-    if (load(job, root, log, &tl))
+    if (reel_bench_load_job(job, root, log, &tl))
         return 1;
     double load_s = mono_s() - t0;
     struct reel_render_opts ro = {

@@ -1,8 +1,9 @@
 /*
- * The encode floor: what encoding alone costs. reel's output for a job is decoded into memory
- * first (not timed), then the same number of frames goes through the same encoder, opened through
- * src/encode with the job's own settings, and only that is timed. reel's wall time over this is
- * the price of everything that is not encoding.
+ * The encode floor: what encoding alone costs. The job's frames are rendered into memory first by
+ * reel's own render loop with the encoder skipped (not timed), so they are exactly the pictures
+ * reel hands its encoder; then they go through the same encoder, opened through src/encode with
+ * the job's own settings, and only that is timed. reel's wall time over this is the price of
+ * everything that is not encoding.
  */
 #include <getopt.h>
 #include <stdio.h>
@@ -17,7 +18,7 @@
 #include <libswscale/swscale.h>
 
 #include "bench/internal.h"
-#include "timeline/parse.h"
+#include "render/render.h"
 
 static double mono_s(void)
 {
@@ -135,19 +136,28 @@ out:
     return ret;
 }
 
-static char *slurp(const char *path, size_t max, size_t *len)
+/* Frames handed over by the render loop, kept in order. */
+struct frame_list {
+    AVFrame **frames;
+    int n, cap;
+    bool is_short; /* out of memory: a frame was dropped */
+};
+
+static void keep_frame(void *opaque, AVFrame *f)
 {
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return NULL;
-    char *buf = malloc(max + 1);
-    size_t n = buf ? fread(buf, 1, max, f) : 0;
-    fclose(f);
-    if (buf) {
-        buf[n] = 0;
-        *len = n;
+    struct frame_list *fl = opaque;
+    if (fl->n == fl->cap) {
+        int ncap = fl->cap ? fl->cap * 2 : 256;
+        AVFrame **nf = realloc(fl->frames, sizeof(*nf) * (size_t)ncap);
+        if (!nf) {
+            fl->is_short = true;
+            av_frame_free(&f);
+            return;
+        }
+        fl->frames = nf;
+        fl->cap = ncap;
     }
-    return buf;
+    fl->frames[fl->n++] = f;
 }
 
 static int write_floor_stats(const char *path, const struct reel_bench_encode_result *r, int frames,
@@ -175,21 +185,17 @@ static int write_floor_stats(const char *path, const struct reel_bench_encode_re
 int reel_bench_floor_main(int argc, char **argv, struct reel_log *log)
 {
     static const struct option opts[] = {
-        {"video", required_argument, NULL, 'v'},
-        {"job", required_argument, NULL, 'j'},
+        {"asset-root", required_argument, NULL, 'r'},
         {"stats-json", required_argument, NULL, 's'},
         {NULL, 0, NULL, 0},
     };
-    const char *video = NULL, *job = NULL, *stats = NULL;
+    const char *root = NULL, *job = NULL, *stats = NULL;
     int ch;
     optind = 1;
     while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
         switch (ch) {
-        case 'v':
-            video = optarg;
-            break;
-        case 'j':
-            job = optarg;
+        case 'r':
+            root = optarg;
             break;
         case 's':
             stats = optarg;
@@ -198,54 +204,35 @@ int reel_bench_floor_main(int argc, char **argv, struct reel_log *log)
             return 2;
         }
     }
-    if (!video || !job || !stats) {
-        fprintf(stderr, "reel bench _floor: --video, --job and --stats-json are needed\n");
+    if (optind < argc)
+        job = argv[optind];
+    if (!job || !stats) {
+        fprintf(stderr, "reel bench _floor: JOB.json and --stats-json are needed\n");
         return 2;
     }
 
     struct reel_err err = {0};
-    struct reel_errlist errs = {0};
     struct reel_timeline *tl = NULL;
-    struct reel_bench_decoder *dec = NULL;
-    AVFrame **frames = NULL;
-    int n = 0, cap = 0, status = 1;
-    size_t len = 0;
-    char *doc = slurp(job, 1 << 20, &len);
-    if (!doc) {
-        fprintf(stderr, "reel bench _floor: cannot read %s\n", job);
+    struct frame_list fl = {0};
+    int status = 1;
+    if (reel_bench_load_job(job, root, log, &tl))
+        goto out;
+    struct reel_render_opts ro = {
+        .tl = tl,
+        .engine = "cpu",
+        .gpu_index = -1,
+        .skip_encode = true,
+        .on_frame = keep_frame,
+        .on_frame_opaque = &fl,
+        .log = log,
+    };
+    struct reel_render_result res;
+    if (reel_render_job(&ro, &res) < 0) {
+        REEL_ERROR(log, "stage=floor rendering the frames: %s", res.err.msg);
         goto out;
     }
-    /* Only the output section matters here, so the job is parsed but its assets are not resolved.
-     */
-    int ret = reel_timeline_parse(doc, len, NULL, &tl, &errs);
-    free(doc);
-    if (ret < 0) {
-        fprintf(stderr, "reel bench _floor: %s: %s\n", job,
-                errs.count ? errs.items[0].msg : "invalid job");
-        goto out;
-    }
-    ret = reel_bench_decoder_open(video, AV_PIX_FMT_YUV420P, &dec, &err);
-    for (;;) {
-        AVFrame *f = NULL;
-        if (ret >= 0)
-            ret = reel_bench_decoder_next(dec, &f, &err);
-        if (ret < 0)
-            break;
-        if (n == cap) {
-            int ncap = cap ? cap * 2 : 256;
-            AVFrame **nf = realloc(frames, sizeof(*frames) * (size_t)ncap);
-            if (!nf) {
-                av_frame_free(&f);
-                ret = reel_err_set(&err, REEL_ENOMEM, NULL, "out of memory holding %d frames", n);
-                break;
-            }
-            frames = nf;
-            cap = ncap;
-        }
-        frames[n++] = f;
-    }
-    if (ret != -REEL_EEOF) {
-        REEL_ERROR(log, "stage=floor decoding %s: %s", video, err.msg);
+    if (fl.is_short) {
+        REEL_ERROR(log, "stage=floor out of memory holding %d frames", fl.n);
         goto out;
     }
     const struct reel_output *o = &tl->out;
@@ -263,22 +250,20 @@ int reel_bench_floor_main(int argc, char **argv, struct reel_log *log)
         .gpu_index = -1,
     };
     struct reel_bench_encode_result r;
-    ret = reel_bench_encode_frames(&cfg, frames, n, log, &r, &err);
+    int ret = reel_bench_encode_frames(&cfg, fl.frames, fl.n, log, &r, &err);
     if (ret < 0) {
         REEL_ERROR(log, "stage=floor encoding: %s", err.msg);
         goto out;
     }
-    if (write_floor_stats(stats, &r, n, &err) < 0) {
+    if (write_floor_stats(stats, &r, fl.n, &err) < 0) {
         REEL_ERROR(log, "stage=floor %s", err.msg);
         goto out;
     }
     status = 0;
 out:
-    for (int i = 0; i < n; i++)
-        av_frame_free(&frames[i]);
-    free(frames);
-    reel_bench_decoder_close(&dec);
-    reel_errlist_uninit(&errs);
+    for (int i = 0; i < fl.n; i++)
+        av_frame_free(&fl.frames[i]);
+    free(fl.frames);
     reel_timeline_destroy(&tl);
     return status;
 }

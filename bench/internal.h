@@ -15,6 +15,7 @@
 #include "core/err.h"
 #include "core/log.h"
 #include "encode/encoder.h"
+#include "timeline/timeline.h"
 
 #define REEL_BENCH_MAX_RUNS 32
 #define REEL_BENCH_MAX_SERIES 96
@@ -240,9 +241,14 @@ int reel_bench_encode_frames(const struct reel_enc_cfg *cfg, AVFrame *const *fra
 
 /* ---- child modes (reel bench _floor / _compose) ---- */
 
-/* `reel bench _floor --video FILE --job JOB.json --stats-json OUT`: decode FILE into memory, then
- * time reel_bench_encode_frames with the job's encoder settings. Returns an exit status. */
+/* `reel bench _floor JOB.json [--asset-root DIR] --stats-json OUT`: render the job's frames into
+ * memory with the cpu engine (not timed), exactly the frames reel encodes, then time
+ * reel_bench_encode_frames on them with the job's encoder settings. Returns an exit status. */
 int reel_bench_floor_main(int argc, char **argv, struct reel_log *log);
+/* Load and resolve a job as `reel render` does: asset roots are the job's folder, then
+ * asset_root (may be NULL). Returns 0, or 1 with the reason logged. */
+int reel_bench_load_job(const char *path, const char *asset_root, struct reel_log *log,
+                        struct reel_timeline **out);
 /* `reel bench _compose JOB.json --engine E [--asset-root DIR] --stats-json OUT`: render with the
  * encoder skipped. Returns an exit status. */
 int reel_bench_compose_main(int argc, char **argv, struct reel_log *log);

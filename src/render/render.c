@@ -481,6 +481,10 @@ int reel_render_job(const struct reel_render_opts *o, struct reel_render_result 
         frame->pts = n;
         res->frames = n + 1;
         if (o->skip_encode) {
+            if (o->on_frame) {
+                o->on_frame(o->on_frame_opaque, frame);
+                frame = NULL;
+            }
             av_frame_free(&frame);
         } else {
             double q0 = now_s();

@@ -12,6 +12,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include <libavutil/frame.h>
+
 #include "core/err.h"
 #include "core/log.h"
 #include "timeline/timeline.h"
@@ -52,6 +54,9 @@ struct reel_render_opts {
     int threads;                    /* 0 = auto */
     int gpu_index;                  /* -1 = auto */
     bool skip_encode;               /* bench: compose only, no output file */
+    /* With skip_encode: receives each finished frame, in the engine's layout, and owns it. */
+    void (*on_frame)(void *opaque, AVFrame *frame);
+    void *on_frame_opaque;
     struct reel_log *log;
     /* Called from the render thread at most ~4 times a second and once at the end. */
     void (*progress)(void *opaque, const struct reel_progress *p);
