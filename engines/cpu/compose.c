@@ -133,17 +133,45 @@ static inline uint32_t over(uint32_t s, uint32_t a, uint32_t d)
 }
 
 /* Scale a premultiplied pixel by q / 65536 (rounded) into a word; *a gets the scaled alpha. */
+/*
+ * Channel pairs in 32-bit lanes of a 64-bit word: bytes 0 and 2 (R, B) or 1 and 3 (G, A) of a
+ * pixel, so that two channels share each multiply with room for 24-bit products; and back.
+ */
+static inline uint64_t lanes_rb(uint32_t p)
+{
+    return (uint64_t)(p & 0xFFu) | (uint64_t)((p >> 16) & 0xFFu) << 32;
+}
+
+static inline uint64_t lanes_ga(uint32_t p)
+{
+    return lanes_rb(p >> 8);
+}
+
+/* Each lane holds v * 65536 (+ rounding): the byte is its bits 16..23. */
+static inline uint32_t pack_lanes(uint64_t rb, uint64_t ga)
+{
+    return (uint32_t)((rb >> 16) & 0xFFu) | (uint32_t)((ga >> 16) & 0xFFu) << 8 |
+           (uint32_t)((rb >> 48) & 0xFFu) << 16 | (uint32_t)((ga >> 48) & 0xFFu) << 24;
+}
+
+#define LANE_HALF (32768u | (uint64_t)32768u << 32)
+
+/* Scale a premultiplied pixel word by q / 65536, every channel rounded to nearest. */
+static inline uint32_t scale_word(uint32_t w, uint32_t q)
+{
+    if (q >= 65536)
+        return w;
+    return pack_lanes(lanes_rb(w) * q + LANE_HALF, lanes_ga(w) * q + LANE_HALF);
+}
+
+/* Scale a premultiplied pixel by q / 65536 (rounded) into a word; *a gets the scaled alpha. */
 static inline uint32_t scale_px(const uint8_t *s, uint32_t q, uint32_t *a)
 {
+    uint32_t w = scale_word(load32(s), q);
     uint8_t o[4];
-    if (q >= 65536) {
-        memcpy(o, s, 4);
-    } else {
-        for (int i = 0; i < 4; i++)
-            o[i] = (uint8_t)((s[i] * q + 32768) >> 16);
-    }
+    memcpy(o, &w, 4);
     *a = o[3];
-    return load32(o);
+    return w;
 }
 
 /* Alpha factor from the transition masks at a pixel centre (1 without masks). */
@@ -242,21 +270,33 @@ static inline void sample_rows_at(const struct reel_cpu_draw *d, double v, struc
     sr->r1 = d->data + (size_t)y1 * d->stride;
 }
 
-static inline void sample_x(const struct reel_cpu_draw *d, const struct sample_rows *sr, double u,
-                            uint8_t out[4])
+/*
+ * Bilinear sample at texture column su (the row pair in sr): per channel
+ * ((p00 (256 - wx) + p10 wx) (256 - wy) + (p01 (256 - wx) + p11 wx) wy + 32768) >> 16, two
+ * channels per multiply. 0 when all four texels are transparent.
+ */
+static inline uint32_t sample_x(const struct reel_cpu_draw *d, const struct sample_rows *sr,
+                                double u)
 {
     double su = u * d->tex_sx - 0.5;
     int ix = floor_int(su);
     uint32_t wx = (uint32_t)((su - ix) * 256.0 + 0.5);
     int x0 = clampi(ix, 0, d->tex_w - 1), x1 = clampi(ix + 1, 0, d->tex_w - 1);
-    const uint8_t *p00 = sr->r0 + 4 * x0, *p10 = sr->r0 + 4 * x1;
-    const uint8_t *p01 = sr->r1 + 4 * x0, *p11 = sr->r1 + 4 * x1;
+    uint32_t p00 = load32(sr->r0 + 4 * x0), p10 = load32(sr->r0 + 4 * x1);
+    uint32_t p01 = load32(sr->r1 + 4 * x0), p11 = load32(sr->r1 + 4 * x1);
+    if (!(p00 | p10 | p01 | p11))
+        return 0;
     uint32_t iwx = 256 - wx;
-    for (int i = 0; i < 4; i++) {
-        uint32_t top = p00[i] * iwx + p10[i] * wx;
-        uint32_t bot = p01[i] * iwx + p11[i] * wx;
-        out[i] = (uint8_t)((top * sr->iwy + bot * sr->wy + 32768) >> 16);
-    }
+    /* Horizontal sums fit 16 bits per channel, so two channels per 32-bit word here. */
+    uint32_t rb0 = (p00 & 0x00FF00FFu) * iwx + (p10 & 0x00FF00FFu) * wx;
+    uint32_t ga0 = ((p00 >> 8) & 0x00FF00FFu) * iwx + ((p10 >> 8) & 0x00FF00FFu) * wx;
+    uint32_t rb1 = (p01 & 0x00FF00FFu) * iwx + (p11 & 0x00FF00FFu) * wx;
+    uint32_t ga1 = ((p01 >> 8) & 0x00FF00FFu) * iwx + ((p11 >> 8) & 0x00FF00FFu) * wx;
+#define SPREAD_(v) ((uint64_t)((v)&0xFFFFu) | (uint64_t)((v) >> 16) << 32)
+    uint64_t rb = SPREAD_(rb0) * sr->iwy + SPREAD_(rb1) * sr->wy + LANE_HALF;
+    uint64_t ga = SPREAD_(ga0) * sr->iwy + SPREAD_(ga1) * sr->wy + LANE_HALF;
+#undef SPREAD_
+    return pack_lanes(rb, ga);
 }
 
 static inline uint8_t alpha_of(uint32_t w)
@@ -268,6 +308,25 @@ static inline uint8_t alpha_of(uint32_t w)
 
 /* Columns of a row handled at a time by the span functions (stack buffers of this many words). */
 #define SPAN 256
+
+/* Narrow [*x0, *x1) to the pixels x where k (x + 0.5) + c may lie in (-half, len + half). */
+static bool narrow_to_box(double k, double c, double len, double half, int *x0, int *x1)
+{
+    double lo = -half, hi = len + half;
+    if (k == 0.0)
+        return c > lo && c < hi;
+    double p0 = (lo - c) / k, p1 = (hi - c) / k;
+    if (p0 > p1) {
+        double t = p0;
+        p0 = p1;
+        p1 = t;
+    }
+    if (p0 > *x0 + 2.0)
+        *x0 = (int)fmin(floor(p0 - 0.5) - 1.0, (double)*x1);
+    if (p1 < *x1 - 2.0)
+        *x1 = (int)fmax(ceil(p1 - 0.5) + 1.0, (double)*x0);
+    return *x0 < *x1;
+}
 
 /*
  * What draw d puts on row y for x in [xa, xb), xb - xa <= SPAN: per pixel the source sample
@@ -307,7 +366,6 @@ static bool row_source(const struct reel_cpu_draw *d, int y, int xa, int xb, uin
     }
     const struct reel_affine *m = &d->inv;
     double bu = m->b * py + m->c, bv = m->e * py + m->f;
-    uint8_t s[4];
     struct sample_rows sr = {0};
     /* Without rotation v is the same along the row: its coverage and texture rows once. */
     bool is_upright = m->d == 0.0;
@@ -320,6 +378,12 @@ static bool row_source(const struct reel_cpu_draw *d, int y, int xa, int xb, uin
         if (d->data)
             sample_rows_at(d, bv, &sr);
     }
+    /* Only pixels whose centre maps inside the box widened by half a pixel have coverage: u and
+     * v are linear along the row, so that is one interval of x (taken a pixel wider; every pixel
+     * in it is still tested). */
+    if (!narrow_to_box(m->a, bu, d->bw, half_gu, &x0, &x1) ||
+        !narrow_to_box(m->d, bv, d->bh, 0.5 * d->grad_v, &x0, &x1))
+        return false;
     for (int x = x0; x < x1; x++) {
         double px = x + 0.5;
         double u = m->a * px + bu, v = m->d * px + bv;
@@ -341,9 +405,12 @@ static bool row_source(const struct reel_cpu_draw *d, int y, int xa, int xb, uin
         if (d->data) {
             if (!is_upright)
                 sample_rows_at(d, v, &sr);
-            sample_x(d, &sr, u, s);
+            uint32_t w = sample_x(d, &sr, u);
+            if (w)
+                out[x - xa] = scale_word(w, q);
+        } else {
+            out[x - xa] = scale_px(d->solid, q, &a);
         }
-        out[x - xa] = scale_px(d->data ? s : d->solid, q, &a);
     }
     return true;
 }
