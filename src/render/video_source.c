@@ -23,6 +23,8 @@
 /* Queries further ahead than this seek (when a keyframe lies in between) instead of decoding every
  * frame up to the target. */
 #define FAR_AHEAD_US (2 * REEL_US)
+/* Most that a frame's timestamp may lie after the time asked for and still be shown. */
+#define PTS_SLACK_US 500
 /* How often a backward seek that landed after the target is retried further back. */
 #define SEEK_RETRIES 4
 
@@ -397,6 +399,12 @@ int reel_video_source_get(struct reel_video_source *vs, int64_t source_us, const
     /* Before the first frame the first frame is shown, so the target never needs to go lower. */
     if (source_us < vs->first_pts_us)
         source_us = vs->first_pts_us;
+    /* A frame due within the slack counts as due: the caller's time and the frame's timestamp are
+     * each rounded to whole microseconds (and containers with millisecond time bases round
+     * further), so frame n of a 30 fps clip at output time n / 30 must not lose to rounding and
+     * show frame n - 1. */
+    int64_t slack = vs->frame_dur_us / 4 < PTS_SLACK_US ? vs->frame_dur_us / 4 : PTS_SLACK_US;
+    source_us += slack;
 
     bool behind = vs->has_cur && source_us < vs->cur->pts;
     bool far = vs->has_cur && vs->has_next && source_us >= vs->next->pts &&

@@ -384,11 +384,12 @@ static void test_video(void)
     l->media_duration_us = 2 * REEL_US;
     l->start_us = REEL_US / 2;
 
-    /* Plain: output time t shows source frame floor((t - start) * 25). */
+    /* Plain: output time t shows source frame floor((t - start) * 25), a frame due within half a
+     * millisecond counting as due (rounding of either time to microseconds). */
     struct {
         int64_t t_us;
         int index;
-    } plain[] = {{500000, 0},   {539999, 0},   {540000, 1}, {1500000, 25},
+    } plain[] = {{500000, 0},   {539400, 0},   {539999, 1}, {540000, 1}, {1500000, 25},
                  {2499000, 49}, {4000000, 49}, {700000, 5}};
     for (size_t i = 0; i < sizeof(plain) / sizeof(plain[0]); i++) {
         AVFrame *f = render_rgba(tl, NULL, plain[i].t_us);

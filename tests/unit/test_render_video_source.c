@@ -130,6 +130,8 @@ int main(void)
 
         expect(vs, 0.0, 0);
         expect(vs, 0.039, 0);
+        expect(vs, 0.0394, 0);  /* 600 us early: still the previous frame */
+        expect(vs, 0.03999, 1); /* 10 us early: rounding of either time, the frame is due */
         expect(vs, 0.04, 1);
         expect(vs, 0.041, 1);
         expect(vs, 1.0, 25);
