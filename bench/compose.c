@@ -112,7 +112,7 @@ int reel_bench_load_job(const char *path, const char *asset_root, struct reel_lo
     return 0;
 }
 
-int reel_bench_compose_main(int argc, char **argv, struct reel_log *log)
+int reel_bench_child_args(int argc, char **argv, struct reel_bench_child_args *a)
 {
     static const struct option opts[] = {
         {"engine", required_argument, NULL, 'e'},
@@ -120,30 +120,39 @@ int reel_bench_compose_main(int argc, char **argv, struct reel_log *log)
         {"stats-json", required_argument, NULL, 's'},
         {NULL, 0, NULL, 0},
     };
-    const char *engine = NULL, *root = NULL, *stats = NULL, *job = NULL;
+    memset(a, 0, sizeof(*a));
     int ch;
     optind = 1;
     while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
         switch (ch) {
         case 'e':
-            engine = optarg;
+            a->engine = optarg;
             break;
         case 'r':
-            root = optarg;
+            a->asset_root = optarg;
             break;
         case 's':
-            stats = optarg;
+            a->stats = optarg;
             break;
         default:
-            return 2;
+            return -1;
         }
     }
     if (optind < argc)
-        job = argv[optind];
-    if (!job || !engine || !stats) {
+        a->job = argv[optind];
+    return 0;
+}
+
+int reel_bench_compose_main(int argc, char **argv, struct reel_log *log)
+{
+    struct reel_bench_child_args a;
+    if (reel_bench_child_args(argc, argv, &a) < 0)
+        return 2;
+    if (!a.job || !a.engine || !a.stats) {
         fprintf(stderr, "reel bench _compose: JOB.json, --engine and --stats-json are needed\n");
         return 2;
     }
+    const char *job = a.job, *root = a.asset_root, *engine = a.engine, *stats = a.stats;
     struct reel_timeline *tl = NULL;
     double t0 = mono_s();
     if (reel_bench_load_job(job, root, log, &tl))

@@ -5,7 +5,6 @@
  * the job's own settings, and only that is timed. reel's wall time over this is the price of
  * everything that is not encoding.
  */
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -184,32 +183,14 @@ static int write_floor_stats(const char *path, const struct reel_bench_encode_re
 
 int reel_bench_floor_main(int argc, char **argv, struct reel_log *log)
 {
-    static const struct option opts[] = {
-        {"asset-root", required_argument, NULL, 'r'},
-        {"stats-json", required_argument, NULL, 's'},
-        {NULL, 0, NULL, 0},
-    };
-    const char *root = NULL, *job = NULL, *stats = NULL;
-    int ch;
-    optind = 1;
-    while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-        switch (ch) {
-        case 'r':
-            root = optarg;
-            break;
-        case 's':
-            stats = optarg;
-            break;
-        default:
-            return 2;
-        }
-    }
-    if (optind < argc)
-        job = argv[optind];
-    if (!job || !stats) {
+    struct reel_bench_child_args a;
+    if (reel_bench_child_args(argc, argv, &a) < 0)
+        return 2;
+    if (!a.job || !a.stats) {
         fprintf(stderr, "reel bench _floor: JOB.json and --stats-json are needed\n");
         return 2;
     }
+    const char *job = a.job, *root = a.asset_root, *stats = a.stats;
 
     struct reel_err err = {0};
     struct reel_timeline *tl = NULL;

@@ -245,6 +245,13 @@ int reel_bench_encode_frames(const struct reel_enc_cfg *cfg, AVFrame *const *fra
  * memory with the cpu engine (not timed), exactly the frames reel encodes, then time
  * reel_bench_encode_frames on them with the job's encoder settings. Returns an exit status. */
 int reel_bench_floor_main(int argc, char **argv, struct reel_log *log);
+/* The arguments of both child modes: JOB.json [--engine E] [--asset-root DIR] --stats-json OUT.
+ * Pointers into argv; NULL where not given. */
+struct reel_bench_child_args {
+    const char *job, *engine, *asset_root, *stats;
+};
+/* Parse them; -1 on an unknown option (getopt has said which). */
+int reel_bench_child_args(int argc, char **argv, struct reel_bench_child_args *a);
 /* Load and resolve a job as `reel render` does: asset roots are the job's folder, then
  * asset_root (may be NULL). Returns 0, or 1 with the reason logged. */
 int reel_bench_load_job(const char *path, const char *asset_root, struct reel_log *log,

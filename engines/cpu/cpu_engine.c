@@ -36,6 +36,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 
 #include <libavfilter/avfilter.h>
 #include <libavutil/buffer.h>
@@ -81,6 +84,7 @@ struct layer {
     AVFrame *scaled;      /* graph output; held while sampled directly */
     AVFrame *yuv;         /* the decoded frame itself, when drawn as is on a YUV canvas */
     bool has_frame;
+    bool is_parked; /* off screen: decoder closed, pictures released */
     int64_t frame_pts;
     struct reel_cpu_scratch scratch;
 };
@@ -680,6 +684,9 @@ static int hold_yuv(struct layer *ly, const AVFrame *f)
 /* A layer that does not show: close its decoder and let go of every picture it holds. */
 static void park_video(struct layer *ly)
 {
+    if (ly->is_parked)
+        return;
+    ly->is_parked = true;
     reel_video_source_suspend(ly->vs);
     av_frame_unref(ly->yuv);
     av_frame_unref(ly->scaled);
@@ -688,6 +695,11 @@ static void park_video(struct layer *ly)
     reel_cpu_scratch_uninit(&ly->scratch);
     ly->has_frame = false;
     ly->tex = NULL;
+#ifdef __GLIBC__
+    /* A decoder's buffers are large and freed in a burst; hand the space back to the system
+     * rather than keep it in the heap for the next clip. */
+    malloc_trim(0);
+#endif
 }
 
 /* Bring the layer's box image up to date with source frame f. */
@@ -897,6 +909,7 @@ static int cpu_render(struct reel_engine *eng, int64_t pts_us, AVFrame **out)
         if (l->type == REEL_LAYER_VIDEO) {
             const AVFrame *f = NULL;
             int64_t t_dec = av_gettime_relative();
+            ly->is_parked = false;
             ret = reel_video_source_get(ly->vs, st.source_us, &f, &eng->err);
             bool as_yuv = ret >= 0 && p->is_yuv_out && reel_cpu_draw_takes_yuv(d) &&
                           frame_is_canvas_ready(ly, f);
