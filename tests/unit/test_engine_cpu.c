@@ -389,8 +389,8 @@ static void test_video(void)
     struct {
         int64_t t_us;
         int index;
-    } plain[] = {{500000, 0},   {539400, 0},   {539999, 1}, {540000, 1}, {1500000, 25},
-                 {2499000, 49}, {4000000, 49}, {700000, 5}};
+    } plain[] = {{500000, 0},   {539400, 0},   {539999, 1},   {540000, 1},
+                 {1500000, 25}, {2499000, 49}, {4000000, 49}, {700000, 5}};
     for (size_t i = 0; i < sizeof(plain) / sizeof(plain[0]); i++) {
         AVFrame *f = render_rgba(tl, NULL, plain[i].t_us);
         if (f)
