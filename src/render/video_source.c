@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <libavcodec/avcodec.h>
 #include <libavformat/avformat.h>
@@ -23,6 +24,8 @@
 /* Queries further ahead than this seek (when a keyframe lies in between) instead of decoding every
  * frame up to the target. */
 #define FAR_AHEAD_US (2 * REEL_US)
+/* Up to this many cores, decoders run on one thread by default (see auto_threads). */
+#define SMALL_MACHINE_CORES 4
 /* Most that a frame's timestamp may lie after the time asked for and still be shown. */
 #define PTS_SLACK_US 500
 /* How often a backward seek that landed after the target is retried further back. */
@@ -187,6 +190,18 @@ static int display_rotation(const AVStream *st)
     return quarter * 90;
 }
 
+/*
+ * Decoder threads when the caller leaves it to us. On a small machine the encoder already keeps
+ * every core busy, and each extra frame thread costs CPU (about a fifth more per frame for 1080p
+ * H.264) and a set of frames; a single thread decodes a 1080p frame well within what the encoder
+ * takes to encode it. Larger machines get FFmpeg's own count, so decoding keeps up with a GPU.
+ */
+static int auto_threads(void)
+{
+    long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    return cores > 0 && cores <= SMALL_MACHINE_CORES ? 1 : 0;
+}
+
 /* Free what decoding holds (demuxer, decoder, packet, frames); keeps what was learnt about the
  * stream. */
 static void close_streams(struct reel_video_source *vs)
@@ -262,7 +277,7 @@ static int open_streams(struct reel_video_source *vs, struct reel_err *err)
         goto fail;
     }
     vs->dec->pkt_timebase = vs->tb;
-    vs->dec->thread_count = vs->threads > 0 ? vs->threads : 0;
+    vs->dec->thread_count = vs->threads > 0 ? vs->threads : auto_threads();
     vs->dec->thread_type = FF_THREAD_FRAME | FF_THREAD_SLICE;
     ret = avcodec_open2(vs->dec, codec, NULL);
     if (ret < 0) {
