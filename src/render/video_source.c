@@ -24,7 +24,7 @@
 /* Queries further ahead than this seek (when a keyframe lies in between) instead of decoding every
  * frame up to the target. */
 #define FAR_AHEAD_US (2 * REEL_US)
-/* Up to this many cores, decoders run on one thread by default (see auto_threads). */
+/* Up to this many cores, decoders run two frame threads by default (see auto_threads). */
 #define SMALL_MACHINE_CORES 4
 /* Most that a frame's timestamp may lie after the time asked for and still be shown. */
 #define PTS_SLACK_US 500
@@ -192,14 +192,14 @@ static int display_rotation(const AVStream *st)
 
 /*
  * Decoder threads when the caller leaves it to us. On a small machine the encoder already keeps
- * every core busy, and each extra frame thread costs CPU (about a fifth more per frame for 1080p
- * H.264) and a set of frames; a single thread decodes a 1080p frame well within what the encoder
- * takes to encode it. Larger machines get FFmpeg's own count, so decoding keeps up with a GPU.
+ * every core busy; FFmpeg's own count (cores + 1) then only adds CPU and a set of frames per
+ * thread. Two frame threads still decode ahead of the render thread, so a frame is ready when it
+ * is asked for. Larger machines get FFmpeg's count, so decoding keeps up with a GPU.
  */
 static int auto_threads(void)
 {
     long cores = sysconf(_SC_NPROCESSORS_ONLN);
-    return cores > 0 && cores <= SMALL_MACHINE_CORES ? 1 : 0;
+    return cores > 0 && cores <= SMALL_MACHINE_CORES ? 2 : 0;
 }
 
 /* Free what decoding holds (demuxer, decoder, packet, frames); keeps what was learnt about the

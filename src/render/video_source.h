@@ -16,7 +16,7 @@
 
 struct reel_video_source;
 
-/* threads: decoder threads (0 = auto: one on machines of up to 4 cores, else FFmpeg's count).
+/* threads: decoder threads (0 = auto: two on machines of up to 4 cores, else FFmpeg's count).
  * Errors: -REEL_EASSET_NOT_FOUND, -REEL_EASSET_UNSUPPORTED, -REEL_EDECODE. */
 int reel_video_source_open(const char *path, int threads, struct reel_log *log,
                            struct reel_video_source **out, struct reel_err *err);
