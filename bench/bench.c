@@ -24,6 +24,7 @@
 
 #include "bench/bench.h"
 #include "bench/internal.h"
+#include "core/clock.h"
 #include "render/engine.h"
 
 #define MAX_JOBS 32
@@ -93,13 +94,6 @@ static void fmt_into(char *buf, size_t cap, const char *fmt, ...)
     va_end(ap);
     if (n < 0 || (size_t)n >= cap)
         fprintf(stderr, "reel bench: a path is too long and was cut: %s\n", buf);
-}
-
-static double mono_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
 static bool file_exists(const char *p)
@@ -461,7 +455,7 @@ static void run_job_engine(struct bench *b, const struct job_ref *j, const char 
     fmt_into(what, sizeof(what), "%s.mp4", engine);
     out_path(b, video, sizeof(video), j->name, what);
 
-    double t0 = mono_s();
+    double t0 = reel_clock_s();
     struct reel_bench_proc p;
     int ret =
         spec->is_long ? spawn_frame(b, j, engine) : spawn_render(b, j, engine, video, NULL, &p);
@@ -470,7 +464,7 @@ static void run_job_engine(struct bench *b, const struct job_ref *j, const char 
         series_fail(b, s, "the warm-up failed; see %s", b->log_path);
         return;
     }
-    progress("%-11s %-4s warm-up done (%.1f s)", j->name, engine, mono_s() - t0);
+    progress("%-11s %-4s warm-up done (%.1f s)", j->name, engine, reel_clock_s() - t0);
 
     bool with_peer = spec->peer_height > 0 && b->do_peer && b->has_ffmpeg;
     bool with_floor = spec->has_floor && b->do_floor;
@@ -884,13 +878,13 @@ int reel_bench_main(int argc, char **argv)
     progress("%s: %d job(s), engines %s; children's logs in %s", res->host.name, b->n_jobs, names,
              b->log_path);
 
-    double t0 = mono_s();
+    double t0 = reel_clock_s();
     for (int i = 0; i < b->n_jobs; i++) {
         bool peer_warm = false;
         for (int e = 0; e < b->n_engines; e++)
             run_job_engine(b, &b->jobs[i], b->engines[e], &peer_warm);
     }
-    progress("done in %.0f s", mono_s() - t0);
+    progress("done in %.0f s", reel_clock_s() - t0);
 
     reel_bench_report_markdown(stdout, res);
     struct reel_err err = {0};

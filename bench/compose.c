@@ -10,13 +10,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include <cjson/cJSON.h>
 
 #include "assets/assets.h"
 #include "bench/bench.h"
 #include "bench/internal.h"
+#include "core/clock.h"
 #include "timeline/parse.h"
 
 int reel_bench_write_render_stats(const char *path, const struct reel_timeline *tl,
@@ -50,6 +50,11 @@ int reel_bench_write_render_stats(const char *path, const struct reel_timeline *
     }
     cJSON_AddNumberToObject(t, "queue_full", st->queue_full_s);
     cJSON_AddNumberToObject(t, "encoder_idle", st->encoder_idle_s);
+    return reel_bench_write_json(path, o, "--stats-json", err);
+}
+
+int reel_bench_write_json(const char *path, cJSON *o, const char *what, struct reel_err *err)
+{
     char *text = cJSON_Print(o);
     cJSON_Delete(o);
     FILE *f = text ? fopen(path, "w") : NULL;
@@ -61,16 +66,8 @@ int reel_bench_write_render_stats(const char *path, const struct reel_timeline *
         saved = errno;
     free(text);
     if (!ok)
-        return reel_err_set(err, REEL_EOUTPUT, "--stats-json", "cannot write %s: %s", path,
-                            strerror(saved));
+        return reel_err_set(err, REEL_EOUTPUT, what, "cannot write %s: %s", path, strerror(saved));
     return 0;
-}
-
-static double mono_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
 int reel_bench_load_job(const char *path, const char *asset_root, struct reel_log *log,
@@ -154,10 +151,10 @@ int reel_bench_compose_main(int argc, char **argv, struct reel_log *log)
     }
     const char *job = a.job, *root = a.asset_root, *engine = a.engine, *stats = a.stats;
     struct reel_timeline *tl = NULL;
-    double t0 = mono_s();
+    double t0 = reel_clock_s();
     if (reel_bench_load_job(job, root, log, &tl))
         return 1;
-    double load_s = mono_s() - t0;
+    double load_s = reel_clock_s() - t0;
     struct reel_render_opts ro = {
         .tl = tl,
         .engine = engine,

@@ -9,7 +9,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
-#include <time.h>
 
 #include <cjson/cJSON.h>
 #include <libavcodec/avcodec.h>
@@ -17,14 +16,8 @@
 #include <libswscale/swscale.h>
 
 #include "bench/internal.h"
+#include "core/clock.h"
 #include "render/render.h"
-
-static double mono_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + ts.tv_nsec / 1e9;
-}
 
 static double cpu_s(void)
 {
@@ -90,9 +83,9 @@ int reel_bench_encode_frames(const struct reel_enc_cfg *cfg, AVFrame *const *fra
     memset(r, 0, sizeof(*r));
     if (!pkt)
         return reel_err_set(err, REEL_ENOMEM, NULL, NULL);
-    double c0 = cpu_s(), t0 = mono_s();
+    double c0 = cpu_s(), t0 = reel_clock_s();
     ret = reel_encoder_open_first(cfg, log, &enc, err);
-    r->open_s = mono_s() - t0;
+    r->open_s = reel_clock_s() - t0;
     r->cpu_s = cpu_s() - c0;
     if (ret < 0)
         goto out;
@@ -112,7 +105,7 @@ int reel_bench_encode_frames(const struct reel_enc_cfg *cfg, AVFrame *const *fra
         frames[i]->color_range = AVCOL_RANGE_MPEG;
     }
     c0 = cpu_s();
-    t0 = mono_s();
+    t0 = reel_clock_s();
     for (int i = 0; i < n && ret == 0; i++) {
         ret = enc->ops->send_frame(enc, frames[i]);
         if (ret < 0)
@@ -127,7 +120,7 @@ int reel_bench_encode_frames(const struct reel_enc_cfg *cfg, AVFrame *const *fra
         else
             ret = drain(enc, pkt, r, err);
     }
-    r->encode_s = mono_s() - t0;
+    r->encode_s = reel_clock_s() - t0;
     r->cpu_s += cpu_s() - c0;
 out:
     reel_encoder_close(&enc);
@@ -171,14 +164,7 @@ static int write_floor_stats(const char *path, const struct reel_bench_encode_re
     cJSON_AddNumberToObject(o, "encode_s", r->encode_s);
     cJSON_AddNumberToObject(o, "wall_s", r->open_s + r->encode_s);
     cJSON_AddNumberToObject(o, "cpu_s", r->cpu_s);
-    char *text = cJSON_Print(o);
-    cJSON_Delete(o);
-    FILE *f = text ? fopen(path, "w") : NULL;
-    bool ok = f && fputs(text, f) >= 0;
-    if (f && fclose(f) != 0)
-        ok = false;
-    free(text);
-    return ok ? 0 : reel_err_set(err, REEL_EOUTPUT, NULL, "cannot write %s", path);
+    return reel_bench_write_json(path, o, NULL, err);
 }
 
 int reel_bench_floor_main(int argc, char **argv, struct reel_log *log)

@@ -10,6 +10,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include <cjson/cJSON.h>
 #include <libavutil/frame.h>
 
 #include "core/err.h"
@@ -252,6 +253,9 @@ struct reel_bench_child_args {
 };
 /* Parse them; -1 on an unknown option (getopt has said which). */
 int reel_bench_child_args(int argc, char **argv, struct reel_bench_child_args *a);
+/* Print o (consumed) as JSON to path. Returns 0, or -REEL_EOUTPUT with err naming the file and the
+ * OS reason (err's path set to `what`, may be NULL). */
+int reel_bench_write_json(const char *path, cJSON *o, const char *what, struct reel_err *err);
 /* Load and resolve a job as `reel render` does: asset roots are the job's folder, then
  * asset_root (may be NULL). Returns 0, or 1 with the reason logged. */
 int reel_bench_load_job(const char *path, const char *asset_root, struct reel_log *log,

@@ -453,14 +453,7 @@ int reel_bench_report_json(const char *path, const struct reel_bench_results *r,
         cJSON_AddItemToArray(pj, x);
     }
 
-    char *text = cJSON_Print(root);
-    cJSON_Delete(root);
-    FILE *f = text ? fopen(path, "w") : NULL;
-    bool ok = f && fputs(text, f) >= 0 && fputc('\n', f) != EOF;
-    if (f && fclose(f) != 0)
-        ok = false;
-    free(text);
-    return ok ? 0 : reel_err_set(err, REEL_EOUTPUT, NULL, "cannot write %s", path);
+    return reel_bench_write_json(path, root, NULL, err);
 }
 
 /* ---- SVG ---- */

@@ -14,13 +14,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <cjson/cJSON.h>
 
 #include "assets/assets.h"
 #include "bench/bench.h"
+#include "core/clock.h"
 #include "core/err.h"
 #include "core/log.h"
 #include "encode/encoder.h"
@@ -289,12 +289,10 @@ static int cmd_render(struct cli *c, bool still)
         return usage_error("unknown --engine '%s' (auto, gl, cpu)", c->engine);
 
     struct reel_timeline *tl = NULL;
-    struct timespec l0, l1;
-    clock_gettime(CLOCK_MONOTONIC, &l0);
+    double l0 = reel_clock_s();
     if (load_job(c, false, &tl))
         return 1;
-    clock_gettime(CLOCK_MONOTONIC, &l1);
-    double load_s = (double)(l1.tv_sec - l0.tv_sec) + (l1.tv_nsec - l0.tv_nsec) / 1e9;
+    double load_s = reel_clock_s() - l0;
 
     struct bar_state bar = {.mode = c->progress};
     if (bar.mode == PROGRESS_AUTO)

@@ -618,9 +618,9 @@ static void yuv_rgba_rows(const struct reel_cpu_yuv_canvas *c, const struct reel
             int xb = xa + SPAN < xe ? xa + SPAN : xe;
             bool any = false;
             for (int r = 0; r < 2; r++) {
-                bool has = y + r < c->height && row_source(d, y + r, xa, xb, src[r]);
-                if (!has)
-                    memset(src[r], 0, sizeof(src[r]));
+                /* row_source clears the words itself; a row past the end is all clear. */
+                bool has = y + r < c->height ? row_source(d, y + r, xa, xb, src[r])
+                                             : (memset(src[r], 0, sizeof(src[r])), false);
                 any |= has;
                 if (!has)
                     continue;

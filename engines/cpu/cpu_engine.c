@@ -622,13 +622,6 @@ fail:
     return ret;
 }
 
-/* Untagged video: assume BT.709 for HD sizes and BT.601 below, as players do. */
-static void default_colorspace(AVFrame *f)
-{
-    if (f->colorspace == AVCOL_SPC_UNSPECIFIED)
-        f->colorspace = f->width >= 1280 || f->height > 576 ? AVCOL_SPC_BT709 : AVCOL_SPC_SMPTE170M;
-}
-
 struct copy_job {
     struct layer *ly;
     const AVFrame *src;
@@ -663,10 +656,7 @@ static void copy_band(void *ctx, int band, int n_bands)
  * size, filling it, in the output's matrix and range, with nothing to apply to it. */
 static bool frame_is_canvas_ready(const struct layer *ly, const AVFrame *f)
 {
-    enum AVColorSpace cs = f->colorspace;
-    if (cs == AVCOL_SPC_UNSPECIFIED) /* as default_colorspace decides */
-        cs = f->width >= 1280 || f->height > 576 ? AVCOL_SPC_BT709 : AVCOL_SPC_SMPTE170M;
-    return f->format == AV_PIX_FMT_YUV420P && cs == AVCOL_SPC_BT709 &&
+    return f->format == AV_PIX_FMT_YUV420P && reel_video_frame_colorspace(f) == AVCOL_SPC_BT709 &&
            f->color_range != AVCOL_RANGE_JPEG && f->width == ly->tex_w && f->height == ly->tex_h &&
            ly->cw == ly->tex_w && ly->ch == ly->tex_h && ly->cx0 == 0 && ly->cy0 == 0 &&
            ly->l->n_effects == 0 && reel_video_source_rotation(ly->vs) == 0;
@@ -727,7 +717,7 @@ static int update_video(struct reel_engine *eng, struct layer *ly, const AVFrame
     AVFrame *in = av_frame_clone(f);
     if (!in)
         return -REEL_ENOMEM;
-    default_colorspace(in);
+    in->colorspace = reel_video_frame_colorspace(in);
     in->sample_aspect_ratio = (AVRational){1, 1};
     av_frame_unref(ly->scaled);
     ret = reel_cpu_graph_run(&ly->graph, in, ly->scaled, &eng->err);

@@ -17,14 +17,6 @@
 #include "render/blur_kernel.h"
 #include "timeline/geometry.h"
 
-/* Untagged SD video is BT.601 and HD is BT.709, as players (and the cpu engine) assume. */
-static enum AVColorSpace frame_colorspace(const AVFrame *f)
-{
-    if (f->colorspace != AVCOL_SPC_UNSPECIFIED)
-        return f->colorspace;
-    return f->width >= 1280 || f->height > 576 ? AVCOL_SPC_BT709 : AVCOL_SPC_SMPTE170M;
-}
-
 static bool frame_is_full_range(const AVFrame *f)
 {
     switch (f->format) {
@@ -65,7 +57,7 @@ static void luma_coefs(enum AVColorSpace cs, double *kr, double *kb)
 static void yuv_matrix(const AVFrame *f, float m[9], float off[3])
 {
     double kr, kb;
-    luma_coefs(frame_colorspace(f), &kr, &kb);
+    luma_coefs(reel_video_frame_colorspace(f), &kr, &kb);
     double kg = 1.0 - kr - kb;
     bool full = frame_is_full_range(f);
     double ay = full ? 1.0 : 255.0 / 219.0, by = full ? 0.0 : -16.0 / 219.0;
@@ -755,7 +747,7 @@ static int upload_frame(struct reel_engine *eng, struct reel_gl_layer *ly, const
             return reel_err_set(&eng->err, REEL_ERENDER, ly->l->path,
                                 "gl: cannot convert %s video to RGBA",
                                 av_get_pix_fmt_name((enum AVPixelFormat)f->format));
-        const int *coefs = sws_getCoefficients(frame_colorspace(f));
+        const int *coefs = sws_getCoefficients(reel_video_frame_colorspace(f));
         const int *rgb = sws_getCoefficients(SWS_CS_DEFAULT);
         sws_setColorspaceDetails(ly->sws, coefs, frame_is_full_range(f), rgb, 1, 0, 1 << 16,
                                  1 << 16);

@@ -6,12 +6,12 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include <libavutil/imgutils.h>
 #include <libswscale/swscale.h>
 
 #include "audio/audio.h"
+#include "core/clock.h"
 #include "encode/output.h"
 #include "render/engine.h"
 #include "render/render.h"
@@ -19,13 +19,6 @@
 #include "timeline/parse.h"
 
 #define QUEUE_CAP 4
-
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + ts.tv_nsec / 1e9;
-}
 
 /* ---- bounded frame queue between the render and encoder threads ---- */
 
@@ -121,7 +114,7 @@ static int write_audio_until(struct enc_thread *et, int64_t t_us)
 {
     if (!et->mix)
         return 0;
-    double t0 = now_s();
+    double t0 = reel_clock_s();
     const struct reel_output *o = &et->tl->out;
     int64_t target = av_rescale(t_us, o->audio_sample_rate, REEL_US);
     int ret = 0;
@@ -135,7 +128,7 @@ static int write_audio_until(struct enc_thread *et, int64_t t_us)
             break;
         et->audio_samples_done += n;
     }
-    et->audio_s += now_s() - t0;
+    et->audio_s += reel_clock_s() - t0;
     return ret;
 }
 
@@ -145,13 +138,13 @@ static void *enc_main(void *arg)
     reel_log_set_thread_logger(et->log);
     AVFrame *f;
     int64_t n = 0;
-    double w0 = now_s();
+    double w0 = reel_clock_s();
     while ((f = fq_pop(&et->q))) {
-        et->idle_s += now_s() - w0;
+        et->idle_s += reel_clock_s() - w0;
         if (et->ret == 0) {
-            double t0 = now_s();
+            double t0 = reel_clock_s();
             et->ret = reel_output_write_video(et->of, f, &et->err);
-            et->encode_s += now_s() - t0;
+            et->encode_s += reel_clock_s() - t0;
             n++;
             if (et->ret == 0)
                 et->ret = write_audio_until(et, reel_timeline_frame_time_us(et->tl, n));
@@ -159,7 +152,7 @@ static void *enc_main(void *arg)
                 fq_close(&et->q, true); /* tell the producer to stop */
         }
         av_frame_free(&f);
-        w0 = now_s();
+        w0 = reel_clock_s();
     }
     if (et->ret == 0)
         et->ret = write_audio_until(et, et->tl->out.duration_us);
@@ -350,7 +343,7 @@ int reel_render_job(const struct reel_render_opts *o, struct reel_render_result 
     struct enc_thread et = {0};
     bool thread_started = false;
     int ret = 0;
-    double t_start = now_s();
+    double t_start = reel_clock_s();
     memset(res, 0, sizeof(*res));
     reel_log_set_thread_logger(o->log);
 
@@ -387,7 +380,7 @@ int reel_render_job(const struct reel_render_opts *o, struct reel_render_result 
         .gpu_index = o->gpu_index,
         .log = o->log,
     };
-    double t0 = now_s();
+    double t0 = reel_clock_s();
     struct reel_log scene_log;
     reel_log_init(&scene_log, o->log, NULL, "raster");
     struct reel_limits lim;
@@ -414,7 +407,7 @@ int reel_render_job(const struct reel_render_opts *o, struct reel_render_result 
         fail(res, o->log, "prepare", ret, &eng->err);
         goto out;
     }
-    res->times.prepare_s = now_s() - t0;
+    res->times.prepare_s = reel_clock_s() - t0;
 
     if (!o->skip_encode) {
         fq_init(&et.q);
@@ -458,7 +451,7 @@ int reel_render_job(const struct reel_render_opts *o, struct reel_render_result 
             break;
         }
         AVFrame *frame = NULL;
-        double r0 = now_s();
+        double r0 = reel_clock_s();
         ret = source_next(&src, &frame);
         if (ret == -REEL_EEOF) {
             ret = 0;
@@ -466,13 +459,13 @@ int reel_render_job(const struct reel_render_opts *o, struct reel_render_result 
         }
         if (ret == 0 && frame->format != want_fmt && !o->skip_encode) {
             AVFrame *conv = NULL;
-            double c0 = now_s();
+            double c0 = reel_clock_s();
             ret = convert_frame(&sws, frame, want_fmt, &conv);
-            res->times.convert_s += now_s() - c0;
+            res->times.convert_s += reel_clock_s() - c0;
             av_frame_free(&frame);
             frame = conv;
         }
-        res->times.render_s += now_s() - r0;
+        res->times.render_s += reel_clock_s() - r0;
         if (ret < 0) {
             av_frame_free(&frame);
             fail(res, o->log, "render", ret, &eng->err);
@@ -487,13 +480,13 @@ int reel_render_job(const struct reel_render_opts *o, struct reel_render_result 
             }
             av_frame_free(&frame);
         } else {
-            double q0 = now_s();
+            double q0 = reel_clock_s();
             bool is_pushed = fq_push(&et.q, &frame);
-            res->times.queue_full_s += now_s() - q0;
+            res->times.queue_full_s += reel_clock_s() - q0;
             if (!is_pushed)
                 break; /* the encoder thread failed; its error is reported below */
         }
-        double t = now_s();
+        double t = reel_clock_s();
         if (o->progress && (t - last_progress >= 0.25 || n + 1 == frames_total)) {
             last_progress = t;
             struct reel_progress p = {.frames_done = n + 1, .frames_total = frames_total};
@@ -546,9 +539,9 @@ int reel_render_job(const struct reel_render_opts *o, struct reel_render_result 
     }
 
     if (of) {
-        double f0 = now_s();
+        double f0 = reel_clock_s();
         ret = reel_output_finish(&of, &res->bytes, &err);
-        res->times.mux_s = now_s() - f0;
+        res->times.mux_s = reel_clock_s() - f0;
         if (ret < 0) {
             fail(res, o->log, "mux", ret, &err);
             goto out;
@@ -570,7 +563,7 @@ out:
     sws_freeContext(sws);
     reel_engine_destroy(&eng);
     reel_scene_uninit(&scene);
-    res->times.total_s = now_s() - t_start;
+    res->times.total_s = reel_clock_s() - t_start;
     return ret < 0 ? ret : 0;
 }
 

@@ -448,3 +448,10 @@ void reel_video_source_size(const struct reel_video_source *vs, int *w, int *h)
     *w = vs->width;
     *h = vs->height;
 }
+
+enum AVColorSpace reel_video_frame_colorspace(const AVFrame *f)
+{
+    if (f->colorspace != AVCOL_SPC_UNSPECIFIED)
+        return f->colorspace;
+    return f->width >= 1280 || f->height > 576 ? AVCOL_SPC_BT709 : AVCOL_SPC_SMPTE170M;
+}

@@ -38,6 +38,10 @@ int reel_video_source_get(struct reel_video_source *vs, int64_t source_us, const
  */
 void reel_video_source_suspend(struct reel_video_source *vs);
 
+/* The YCbCr matrix of a decoded frame: its tag, or for untagged video BT.709 at HD sizes and
+ * BT.601 below, as players assume. Both engines read video with it. */
+enum AVColorSpace reel_video_frame_colorspace(const AVFrame *f);
+
 /* Natural size of the stream (after sample aspect ratio is ignored), as decoded: before the
  * rotation below. */
 void reel_video_source_size(const struct reel_video_source *vs, int *w, int *h);
