@@ -26,7 +26,8 @@ struct reel_assets_cfg {
 /*
  * Resolve src into a local file path (written to out, cap bytes).
  * Relative paths: the first root under which the file exists; "..", absolute paths and symlinks
- * that escape the root are refused (-REEL_EASSET_NOT_FOUND with a message saying why).
+ * that resolve outside every root are refused (-REEL_EASSET_NOT_FOUND with a message saying why).
+ * A symlink from one root into another root is allowed.
  * http(s) URLs: fetched (once; cached by SHA-256 of the URL) within the limits.
  * Errors: -REEL_EASSET_NOT_FOUND, -REEL_EASSET_FETCH, -REEL_EASSET_UNSUPPORTED (other schemes).
  * Thread-safe.

@@ -53,6 +53,17 @@ static bool is_inside(const char *path, const char *root)
     return !strncmp(path, root, n) && (path[n] == '/' || path[n] == '\0');
 }
 
+/* True when the canonical path lies inside the canonical form of any of the roots. A symbolic
+ * link from one asset root into another is as safe as naming the file under that other root. */
+static bool is_inside_any(const char *path, const char *const *roots)
+{
+    char root_real[PATH_MAX];
+    for (int i = 0; roots && roots[i]; i++)
+        if (realpath(roots[i], root_real) && is_inside(path, root_real))
+            return true;
+    return false;
+}
+
 static void list_roots(const char *const *roots, char *buf, size_t cap)
 {
     size_t o = 0;
@@ -90,9 +101,9 @@ int reel_assets_find_local(const char *const *roots, const char *rel, char *out,
                                 rel);
         if (!realpath(joined, real))
             continue;
-        /* Checked before existence matters so a link pointing out of the root is reported as
+        /* Checked before existence matters so a link pointing out of every root is reported as
          * such instead of being looked up in the next root. */
-        if (!is_inside(real, root_real))
+        if (!is_inside(real, root_real) && !is_inside_any(real, roots))
             return reel_err_set(err, REEL_EASSET_NOT_FOUND, NULL,
                                 "asset '%s' leaves its root '%s' (through a symbolic link)", rel,
                                 roots[i]);

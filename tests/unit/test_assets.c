@@ -89,6 +89,16 @@ static void test_paths(void)
     /* A root that is itself a link is fine: confinement uses its canonical form. */
     snprintf(r3, sizeof(r3), "%s/r3", tmp_root);
     CHECK(symlink(r2, r3) == 0);
+    /* Links from r1 into the other root r2 (a file, relative and absolute, and a folder): they
+     * resolve inside a configured root, so they are allowed. */
+    snprintf(p, sizeof(p), "%s/cross.txt", r1);
+    CHECK(symlink("../r2/clips/b.txt", p) == 0);
+    snprintf(p, sizeof(p), "%s/cross_abs.txt", r1);
+    snprintf(target, sizeof(target), "%s/clips/b.txt", r3);
+    CHECK(symlink(target, p) == 0);
+    snprintf(p, sizeof(p), "%s/crossdir", r1);
+    CHECK(symlink("../r2/clips", p) == 0);
+    snprintf(target, sizeof(target), "%s/outside/secret.txt", tmp_root);
 
     const char *roots[] = {r1, r2, NULL};
     struct reel_assets_cfg cfg = {.roots = roots};
@@ -140,6 +150,38 @@ static void test_paths(void)
         CHECK_MSG(strstr(e.msg, "leaves its root") != NULL, "%s: %s", escapes[i], e.msg);
         CHECK_INT_EQ(e.code, REEL_EASSET_NOT_FOUND);
     }
+
+    /* Links into another configured root resolve to the file there. */
+    snprintf(p, sizeof(p), "%s/clips/b.txt", r2);
+    CHECK(realpath(p, real) != NULL);
+    static const char *const crossing[] = {"cross.txt", "cross_abs.txt", "crossdir/b.txt"};
+    for (size_t i = 0; i < sizeof(crossing) / sizeof(crossing[0]); i++) {
+        memset(&e, 0, sizeof(e));
+        ret = reel_assets_resolve(&cfg, crossing[i], out, sizeof(out), NULL, &e);
+        CHECK_MSG(ret == 0, "%s -> %d (%s)", crossing[i], ret, e.msg);
+        CHECK_STR_EQ(out, real);
+    }
+    /* The root order does not matter, and the target root may be named through a link (r3). */
+    const char *rev_roots[] = {r3, r1, NULL};
+    struct reel_assets_cfg cfg_rev = {.roots = rev_roots};
+    CHECK_INT_EQ(reel_assets_resolve(&cfg_rev, "cross.txt", out, sizeof(out), NULL, &e), 0);
+    CHECK_STR_EQ(out, real);
+    /* Without r2 among the roots the same links leave every root and stay refused. */
+    const char *only_r1[] = {r1, NULL};
+    struct reel_assets_cfg cfg1 = {.roots = only_r1};
+    for (size_t i = 0; i < sizeof(crossing) / sizeof(crossing[0]); i++) {
+        memset(&e, 0, sizeof(e));
+        ret = reel_assets_resolve(&cfg1, crossing[i], out, sizeof(out), NULL, &e);
+        CHECK_MSG(ret == -REEL_EASSET_NOT_FOUND, "%s -> %d", crossing[i], ret);
+        CHECK_MSG(strstr(e.msg, "leaves its root") != NULL, "%s: %s", crossing[i], e.msg);
+    }
+    /* A root that does not exist holds nothing and admits nothing. */
+    char ghost[300];
+    snprintf(ghost, sizeof(ghost), "%s/no-such-root", tmp_root);
+    const char *ghost_roots[] = {r1, ghost, NULL};
+    struct reel_assets_cfg cfg_ghost = {.roots = ghost_roots};
+    CHECK_INT_EQ(reel_assets_resolve(&cfg_ghost, "escape", out, sizeof(out), NULL, &e),
+                 -REEL_EASSET_NOT_FOUND);
 
     ret = reel_assets_resolve(&cfg, "clips/missing.mp4", out, sizeof(out), NULL, &e);
     CHECK_INT_EQ(ret, -REEL_EASSET_NOT_FOUND);
