@@ -5,6 +5,7 @@ set -euo pipefail
 
 packages=(
   build-essential cmake ninja-build pkg-config clang-format
+  clang libfuzzer-14-dev libclang-rt-14-dev
   libavcodec-dev libavformat-dev libavfilter-dev libavutil-dev libswscale-dev libswresample-dev
   libegl-dev libgles-dev libegl-mesa0 libgbm-dev
   libmicrohttpd-dev libcjson-dev libhiredis-dev libcurl4-openssl-dev

@@ -20,3 +20,10 @@ echo "== release build"
 ctest --test-dir build --output-on-failure -j "$jobs" "$@"
 echo "== ASan+UBSan build"
 ctest --test-dir build-asan --output-on-failure -j "$jobs" "$@"
+
+# ---- fuzzing: the job parser under libFuzzer + ASan + UBSan (build-fuzz/, clang) ----
+# Replays tests/fuzz/regressions/, then fuzzes for FUZZ_SECONDS (default 60). clang and libFuzzer
+# come from install-deps: without them this step fails, it is never skipped.
+echo "== fuzz: job parser (${FUZZ_SECONDS:-60} s)"
+scripts/fuzz.sh "${FUZZ_SECONDS:-60}"
+# ---- end fuzzing ----
