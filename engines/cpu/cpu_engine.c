@@ -836,12 +836,17 @@ static AVFrame *new_canvas(struct cpu_priv *p, const struct reel_engine_cfg *cfg
     return f;
 }
 
-/* Whether d covers the whole canvas with opaque pixels (an opaque picture or a solid colour). */
+/*
+ * Whether d covers the whole canvas with opaque pixels (an opaque picture or a solid colour). On
+ * the fast path output pixel x shows texel x + fast_dx, so the layer spans output columns
+ * [-fast_dx, tex_w - fast_dx): it covers [0, width) only when it starts at or before column 0
+ * and ends at or after the last. A layer wholly off one side covers nothing.
+ */
 static bool covers_canvas(const struct reel_cpu_draw *d, const struct reel_engine_cfg *cfg)
 {
     bool opaque = d->planes[0] || (!d->data && d->solid[3] == 255);
-    return opaque && d->is_fast && !d->n_masks && d->alpha >= 1.0 && d->fast_dx <= 0 &&
-           d->fast_dy <= 0 && d->tex_w - d->fast_dx >= cfg->width &&
+    return opaque && d->is_fast && !d->n_masks && d->alpha >= 1.0 && d->fast_dx >= 0 &&
+           d->fast_dy >= 0 && d->tex_w - d->fast_dx >= cfg->width &&
            d->tex_h - d->fast_dy >= cfg->height;
 }
 
