@@ -283,10 +283,14 @@ static int merge_string(struct merge *mg, cJSON *parent, cJSON *item)
         }
         if (r < 0) {
             const char *close = strstr(open + 2, "}}");
+            char field[96], shown[4 * 80 + 8];
+            snprintf(field, sizeof(field), "%.*s",
+                     (int)(close + 2 - open > 80 ? 80 : close + 2 - open), open);
+            reel_parse_quote(field, 80, shown, sizeof(shown));
             reel_parse_err(mg->c, REEL_EINVALID_JOB,
-                           "malformed merge field \"%.*s\": names use letters, digits, '_', '.' "
+                           "malformed merge field \"%s\": names use letters, digits, '_', '.' "
                            "and '-'",
-                           (int)(close + 2 - open > 80 ? 80 : close + 2 - open), open);
+                           shown);
             ok = false;
             p = close + 2;
             continue;

@@ -77,6 +77,110 @@ static bool tree_too_deep(const cJSON *v, int depth, int max)
     return false;
 }
 
+/* ---- escaped NUL characters ---- */
+
+/* End of the JSON string token whose opening quote is at s[i]: the index of its closing quote
+ * (len when unterminated, which cannot happen in a document cJSON accepted). */
+static size_t string_end(const char *s, size_t len, size_t i)
+{
+    for (i++; i < len; i++) {
+        if (s[i] == '\\')
+            i++;
+        else if (s[i] == '"')
+            break;
+    }
+    return i < len ? i : len;
+}
+
+/* Does the body of a string token (between its quotes) hold the escape \u0000? */
+static bool has_nul_escape(const char *s, size_t n)
+{
+    for (size_t i = 0; i + 1 < n; i++) {
+        if (s[i] != '\\')
+            continue;
+        if (s[i + 1] == 'u' && i + 5 < n && !memcmp(s + i + 2, "0000", 4))
+            return true;
+        i++; /* skip the escaped character, so "\\u0000" stays literal text */
+    }
+    return false;
+}
+
+/*
+ * cJSON decodes "\u0000" into a NUL byte and so cuts the string there ("logo.png\u0000../x"
+ * reads as "logo.png"). Find every string (value or field name) of the raw text holding one and
+ * report it at its JSON path. The text parsed as JSON and is no deeper than the nesting limit.
+ */
+static void report_nul_escapes(struct parse_ctx *c, const char *s, size_t len)
+{
+    static const char needle[] = "\\u0000";
+    bool any = false;
+    for (const char *p = s; !any && (p = memchr(p, '\\', len - (size_t)(p - s))) != NULL; p++)
+        any = (size_t)(s + len - p) >= sizeof(needle) - 1 && !memcmp(p, needle, sizeof(needle) - 1);
+    if (!any)
+        return;
+
+    struct frame {
+        bool is_obj;
+        int index;
+        size_t base; /* path length of the container itself */
+    };
+    int cap = c->lim->max_json_depth + 2, depth = 0;
+    struct frame *st = calloc((size_t)cap, sizeof(*st));
+    if (!st) {
+        reel_parse_err(c, REEL_ENOMEM, "out of memory");
+        return;
+    }
+    bool want_key = false;
+    for (size_t i = 0; i < len; i++) {
+        char ch = s[i];
+        if (ch == '"') {
+            size_t end = string_end(s, len, i);
+            bool nul = has_nul_escape(s + i + 1, end - i - 1);
+            if (depth && st[depth - 1].is_obj && want_key) {
+                /* The name as the parser sees it (cut at the NUL), for the path. */
+                cJSON *k = cJSON_ParseWithLength(s + i, end + 1 - i);
+                char shown[4 * 64 + 8];
+                reel_parse_quote(cJSON_IsString(k) ? k->valuestring : "", 64, shown, sizeof(shown));
+                cJSON_Delete(k);
+                path_pop(c, st[depth - 1].base);
+                path_key(c, shown);
+                if (nul)
+                    reel_parse_err(c, REEL_EINVALID_JOB,
+                                   "the field name holds an escaped NUL character (\\u0000)");
+                want_key = false;
+            } else if (nul) {
+                reel_parse_err(c, REEL_EINVALID_JOB,
+                               "the string holds an escaped NUL character (\\u0000), which would "
+                               "cut it short");
+            }
+            i = end;
+        } else if (ch == '{' || ch == '[') {
+            if (depth == cap)
+                break; /* deeper than the limit allows: already refused */
+            st[depth].is_obj = ch == '{';
+            st[depth].index = 0;
+            st[depth].base = c->path_len;
+            depth++;
+            want_key = ch == '{';
+            if (ch == '[')
+                path_index(c, 0);
+        } else if ((ch == '}' || ch == ']') && depth) {
+            depth--;
+            path_pop(c, st[depth].base);
+            want_key = false;
+        } else if (ch == ',' && depth) {
+            struct frame *f = &st[depth - 1];
+            path_pop(c, f->base);
+            if (f->is_obj)
+                want_key = true;
+            else
+                path_index(c, ++f->index);
+        }
+    }
+    path_pop(c, 0);
+    free(st);
+}
+
 /* ---- output ---- */
 
 static const struct parse_name format_names[] = {
@@ -186,10 +290,12 @@ static void parse_fps(struct parse_ctx *c, cJSON *o, struct reel_output *out)
     } else if (cJSON_IsString(v)) {
         int64_t n, d;
         if (!fps_from_string(v->valuestring, &n, &d)) {
+            char shown[4 * 32 + 8];
+            reel_parse_quote(v->valuestring, 32, shown, sizeof(shown));
             reel_parse_err(c, REEL_EINVALID_JOB,
-                           "\"%.32s\" is not a frame rate: use a number or \"N/D\" such as "
+                           "\"%s\" is not a frame rate: use a number or \"N/D\" such as "
                            "\"30000/1001\"",
-                           v->valuestring);
+                           shown);
         } else if (n > (int64_t)c->lim->max_fps * d) {
             reel_parse_err(c, REEL_ELIMIT, "%s fps is over the limit of %d", v->valuestring,
                            c->lim->max_fps);
@@ -307,11 +413,13 @@ static void parse_output(struct parse_ctx *c, cJSON *root, struct reel_output *o
         parse_audio(c, o, out);
 
         if (reel_parse_time(c, o, "poster", &poster, &out->poster_us) == 1) {
-            if (out->has_duration && out->poster_us >= out->duration_us)
+            if (out->has_duration && out->poster_us >= out->duration_us) {
+                char end[32];
+                reel_parse_fmt_us(out->duration_us, end, sizeof(end));
                 reel_parse_err_at(c, "poster", REEL_EINVALID_JOB,
-                                  "the poster time must be before the end of the output (%.6g s)",
-                                  (double)out->duration_us / 1e6);
-            else
+                                  "the poster time must be before the end of the output (%s s)",
+                                  end);
+            } else
                 out->has_poster = true;
         }
         path_pop(c, m);
@@ -344,20 +452,27 @@ static int data_object(struct parse_ctx *c, const cJSON *v, const char *who, con
     return 0;
 }
 
-static int finish(struct parse_ctx *c, struct reel_timeline *tl, struct reel_timeline **out)
+/* keep: hand a timeline with problems back anyway (opts->keep_partial, once fields were read). */
+static int finish(struct parse_ctx *c, struct reel_timeline *tl, struct reel_timeline **out,
+                  bool keep)
 {
     free(c->marks);
     c->marks = NULL;
     if (c->first_code) {
-        reel_timeline_destroy(&tl);
+        if (keep)
+            *out = tl;
+        else
+            reel_timeline_destroy(&tl);
         return -c->first_code;
     }
     *out = tl;
     return 0;
 }
 
-int reel_timeline_from_json(const struct cJSON *root, const struct reel_parse_opts *opts,
-                            struct reel_timeline **out, struct reel_errlist *errs)
+/* raw/raw_len: the text root was parsed from, when known (for escaped NULs), else NULL. */
+static int parse_tree(const struct cJSON *root, const char *raw, size_t raw_len,
+                      const struct reel_parse_opts *opts, struct reel_timeline **out,
+                      struct reel_errlist *errs)
 {
     static const char *const keys[] = {"output", "engine", "data", "layers", NULL};
     struct reel_limits deflim;
@@ -365,6 +480,7 @@ int reel_timeline_from_json(const struct cJSON *root, const struct reel_parse_op
     struct parse_ctx c = {.errs = errs ? errs : &local};
     struct reel_timeline *tl = NULL;
     cJSON *doc = NULL;
+    bool keep = false;
 
     *out = NULL;
     if (opts && opts->limits) {
@@ -396,6 +512,8 @@ int reel_timeline_from_json(const struct cJSON *root, const struct reel_parse_op
         goto out;
     }
 
+    if (raw)
+        report_nul_escapes(&c, raw, raw_len);
     const cJSON *job_data, *caller_data;
     data_object(&c, reel_parse_member(doc, "data"), "the job's", &job_data);
     data_object(&c, opts ? opts->data : NULL, "the caller's", &caller_data);
@@ -411,12 +529,19 @@ int reel_timeline_from_json(const struct cJSON *root, const struct reel_parse_op
     reel_parse_enum(&c, doc, "engine", engine_names, &engine);
     tl->engine = (enum reel_engine_pref)engine;
     reel_parse_layers(&c, doc, tl);
+    keep = opts && opts->keep_partial;
 
 out:
     cJSON_Delete(doc);
-    int ret = finish(&c, tl, out);
+    int ret = finish(&c, tl, out, keep);
     reel_errlist_uninit(&local);
     return ret;
+}
+
+int reel_timeline_from_json(const struct cJSON *root, const struct reel_parse_opts *opts,
+                            struct reel_timeline **out, struct reel_errlist *errs)
+{
+    return parse_tree(root, NULL, 0, opts, out, errs);
 }
 
 int reel_timeline_parse(const char *json, size_t len, const struct reel_parse_opts *opts,
@@ -435,7 +560,7 @@ int reel_timeline_parse(const char *json, size_t len, const struct reel_parse_op
     *out = NULL;
 
     if (len > lim->max_body_bytes) {
-        ret = reel_errlist_add(el, REEL_ELIMIT, "",
+        ret = reel_errlist_add(el, REEL_ETOO_LARGE, "",
                                "the document is %zu bytes, over the limit of %zu", len,
                                lim->max_body_bytes);
         goto out;
@@ -479,7 +604,7 @@ int reel_timeline_parse(const char *json, size_t len, const struct reel_parse_op
                                root ? "unexpected text after the document" : "syntax error");
         goto out;
     }
-    ret = reel_timeline_from_json(root, opts, out, el);
+    ret = parse_tree(root, json, len, opts, out, el);
 
 out:
     cJSON_Delete(root);

@@ -11,6 +11,7 @@
 #ifndef REEL_TIMELINE_PARSE_H
 #define REEL_TIMELINE_PARSE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -45,20 +46,28 @@ struct reel_parse_opts {
      * Borrowed for the duration of the call. Values are JSON (string values for --data). */
     const struct cJSON *data;
     const char *base_dir; /* copied into the timeline (folder of the job file), may be NULL */
+    /* When the document is an object but has problems, still hand back the timeline built so far
+     * (fields with problems keep their defaults), so that a caller listing every problem can also
+     * check the job's assets. The call still fails; the caller destroys *out. */
+    bool keep_partial;
 };
 
 /*
  * Parse and validate a job document of len bytes (need not be NUL-terminated).
  * Returns 0 and a new timeline in *out, or a negative code with every problem appended to errs
- * (errs->count >= 1); *out is then NULL. The first problem's code is returned (-REEL_EINVALID_JSON
- * for syntax errors, which are reported with the byte offset in the message).
+ * (errs->count >= 1); *out is then NULL (or the partial timeline with opts->keep_partial). The
+ * first problem's code is returned (-REEL_EINVALID_JSON for syntax errors, which are reported with
+ * the byte offset in the message; -REEL_ETOO_LARGE for a document over max_body_bytes). A string
+ * holding an escaped NUL (\u0000) is invalid_job at its path: the text after it would otherwise be
+ * dropped without a word.
  * Duration defaults that need media (video/audio lengths) are left for resolve; an unknowable
  * output duration is reported by resolve, not here.
  */
 int reel_timeline_parse(const char *json, size_t len, const struct reel_parse_opts *opts,
                         struct reel_timeline **out, struct reel_errlist *errs);
 
-/* Same, from an already parsed cJSON tree (borrowed). */
+/* Same, from an already parsed cJSON tree (borrowed). A tree cannot show where cJSON cut a string
+ * at an escaped NUL: callers holding the text should use reel_timeline_parse. */
 int reel_timeline_from_json(const struct cJSON *root, const struct reel_parse_opts *opts,
                             struct reel_timeline **out, struct reel_errlist *errs);
 

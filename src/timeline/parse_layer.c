@@ -57,6 +57,7 @@ static const struct num_rule time_pos = {0, PARSE_TIME_MAX_S, NUM_LO_OPEN};
 static const struct num_rule coord_rule = {-1e6, 1e6, 0};
 static const struct num_rule anchor_rule = {-10, 10, 0};
 static const struct num_rule box_rule = {0, MAX_BOX_PX, NUM_LO_OPEN};
+static const struct num_rule fit_box_rule = {1, MAX_BOX_PX, 0};
 static const struct num_rule scale_rule = {0, 100, 0};
 static const struct num_rule unit_rule = {0, 1, 0};
 static const struct num_rule volume_rule = {0, 4, 0};
@@ -167,8 +168,11 @@ static void parse_visual(struct parse_ctx *c, cJSON *v, struct reel_layer *l)
     reel_parse_num(c, v, "x", &coord_rule, &l->x);
     reel_parse_num(c, v, "y", &coord_rule, &l->y);
     parse_pair(c, v, "anchor", &anchor_rule, &l->anchor_x, &l->anchor_y);
-    reel_parse_num(c, v, "width", &box_rule, &l->width);
-    reel_parse_num(c, v, "height", &box_rule, &l->height);
+    /* A picture is fitted into a video or image box: a box under a pixel would scale it by
+     * millions on the other axis, so these boxes are at least 1 px on each side. */
+    bool fitted = l->type == REEL_LAYER_VIDEO || l->type == REEL_LAYER_IMAGE;
+    reel_parse_num(c, v, "width", fitted ? &fit_box_rule : &box_rule, &l->width);
+    reel_parse_num(c, v, "height", fitted ? &fit_box_rule : &box_rule, &l->height);
     cJSON *s = reel_parse_member(v, "scale");
     if (s && cJSON_IsArray(s))
         parse_pair(c, v, "scale", &scale_rule, &l->scale_x, &l->scale_y);
@@ -348,10 +352,13 @@ static void parse_track(struct parse_ctx *c, cJSON *arr, const struct prop_info 
         }
         bool ok;
         parse_keyframe(c, kv, pi, &a->keys[i], &ok);
-        if (ok && have_prev && a->keys[i].time_us <= prev_us)
+        if (ok && have_prev && a->keys[i].time_us <= prev_us) {
+            char t1[32], t0[32];
+            reel_parse_fmt_us(a->keys[i].time_us, t1, sizeof(t1));
+            reel_parse_fmt_us(prev_us, t0, sizeof(t0));
             reel_parse_err_at(c, "time", REEL_EINVALID_JOB,
-                              "keyframe times must increase: %.6g s is not after %.6g s",
-                              (double)a->keys[i].time_us / 1e6, (double)prev_us / 1e6);
+                              "keyframe times must increase: %s s is not after %s s", t1, t0);
+        }
         if (ok) {
             have_prev = true;
             prev_us = a->keys[i].time_us;
@@ -374,10 +381,12 @@ static void parse_animate(struct parse_ctx *c, cJSON *v, struct reel_layer *l)
             if (!strcmp(props[i].name, name))
                 pi = &props[i];
         if (!pi) {
-            reel_parse_err_at(c, name, REEL_EUNKNOWN_FIELD,
-                              "\"%.64s\" cannot be animated; animatable: x, y, scale, scale_x, "
+            char shown[4 * 64 + 8];
+            reel_parse_quote(name, 64, shown, sizeof(shown));
+            reel_parse_err_at(c, shown, REEL_EUNKNOWN_FIELD,
+                              "\"%s\" cannot be animated; animatable: x, y, scale, scale_x, "
                               "scale_y, rotation, opacity, volume",
-                              name);
+                              shown);
             continue;
         }
         bool allowed = pi->prop == REEL_PROP_VOLUME
@@ -439,9 +448,11 @@ static void parse_one_transition(struct parse_ctx *c, cJSON *v, const char *key,
         rd = -1;
     }
     if (rd == 1 && layer_dur_us > 0 && tr.duration_us > layer_dur_us) {
+        char a[32], b[32];
+        reel_parse_fmt_us(tr.duration_us, a, sizeof(a));
+        reel_parse_fmt_us(layer_dur_us, b, sizeof(b));
         reel_parse_err_at(c, "duration", REEL_EINVALID_JOB,
-                          "the transition (%.6g s) is longer than the layer (%.6g s)",
-                          (double)tr.duration_us / 1e6, (double)layer_dur_us / 1e6);
+                          "the transition (%s s) is longer than the layer (%s s)", a, b);
         rd = -1;
     }
     int re = reel_parse_easing(c, o, "easing", &tr.easing);
@@ -594,12 +605,14 @@ static void set_defaults(struct parse_ctx *c, struct reel_layer *l)
 static int64_t check_timing(struct parse_ctx *c, struct reel_layer *l)
 {
     bool media_length = l->type == REEL_LAYER_VIDEO || l->type == REEL_LAYER_AUDIO;
+    char a[32], b[32];
     if (c->has_out_dur) {
         if (l->start_us >= c->out_dur_us) {
+            reel_parse_fmt_us(l->start_us, a, sizeof(a));
+            reel_parse_fmt_us(c->out_dur_us, b, sizeof(b));
             reel_parse_err_at(c, "start", REEL_EINVALID_JOB,
-                              "the layer starts at %.6g s, at or after the end of the output "
-                              "(%.6g s)",
-                              (double)l->start_us / 1e6, (double)c->out_dur_us / 1e6);
+                              "the layer starts at %s s, at or after the end of the output (%s s)",
+                              a, b);
             return l->has_duration ? l->duration_us : 0;
         }
         if (!l->has_duration && !media_length)
@@ -607,16 +620,20 @@ static int64_t check_timing(struct parse_ctx *c, struct reel_layer *l)
         return l->duration_us;
     }
     int64_t max = c->lim->max_duration_us;
-    if (l->start_us >= max)
+    reel_parse_fmt_us(max, b, sizeof(b));
+    if (l->start_us >= max) {
+        reel_parse_fmt_us(l->start_us, a, sizeof(a));
         reel_parse_err_at(c, "start", REEL_ELIMIT,
-                          "the layer starts at %.6g s, past the limit of %.6g s on the output "
+                          "the layer starts at %s s, past the limit of %s s on the output "
                           "duration",
-                          (double)l->start_us / 1e6, (double)max / 1e6);
-    else if (l->has_duration && l->start_us + l->duration_us > max)
+                          a, b);
+    } else if (l->has_duration && l->start_us + l->duration_us > max) {
+        reel_parse_fmt_us(l->start_us + l->duration_us, a, sizeof(a));
         reel_parse_err_at(c, "duration", REEL_ELIMIT,
-                          "the layer ends at %.6g s, past the limit of %.6g s on the output "
+                          "the layer ends at %s s, past the limit of %s s on the output "
                           "duration",
-                          (double)(l->start_us + l->duration_us) / 1e6, (double)max / 1e6);
+                          a, b);
+    }
     return l->has_duration ? l->duration_us : 0;
 }
 
@@ -695,14 +712,18 @@ static void parse_layer(struct parse_ctx *c, cJSON *v, struct reel_layer *l, int
         parse_effects(c, v, l);
     }
     if (l->type == REEL_LAYER_AUDIO && dur > 0) {
-        if (l->fade_in_us > dur)
+        char f[32], d[32];
+        reel_parse_fmt_us(dur, d, sizeof(d));
+        if (l->fade_in_us > dur) {
+            reel_parse_fmt_us(l->fade_in_us, f, sizeof(f));
             reel_parse_err_at(c, "fade_in", REEL_EINVALID_JOB,
-                              "the fade (%.6g s) is longer than the layer (%.6g s)",
-                              (double)l->fade_in_us / 1e6, (double)dur / 1e6);
-        if (l->fade_out_us > dur)
+                              "the fade (%s s) is longer than the layer (%s s)", f, d);
+        }
+        if (l->fade_out_us > dur) {
+            reel_parse_fmt_us(l->fade_out_us, f, sizeof(f));
             reel_parse_err_at(c, "fade_out", REEL_EINVALID_JOB,
-                              "the fade (%.6g s) is longer than the layer (%.6g s)",
-                              (double)l->fade_out_us / 1e6, (double)dur / 1e6);
+                              "the fade (%s s) is longer than the layer (%s s)", f, d);
+        }
     }
 }
 
@@ -742,9 +763,10 @@ void reel_parse_layers(struct parse_ctx *c, cJSON *root, struct reel_timeline *t
         for (int j = 0; j < i; j++) {
             if (tl->layers[j].id && !strcmp(tl->layers[i].id, tl->layers[j].id)) {
                 size_t mi = path_index(c, i);
+                char shown[4 * 64 + 8];
+                reel_parse_quote(tl->layers[i].id, 64, shown, sizeof(shown));
                 reel_parse_err_at(c, "id", REEL_EINVALID_JOB,
-                                  "duplicate id \"%.64s\" (also used by layers[%d])",
-                                  tl->layers[i].id, j);
+                                  "duplicate id \"%s\" (also used by layers[%d])", shown, j);
                 path_pop(c, mi);
                 break;
             }

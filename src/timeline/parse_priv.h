@@ -178,6 +178,16 @@ void reel_parse_check_keys(struct parse_ctx *c, const cJSON *obj, const char *co
 /* A finite number as the shortest text that reads back to it; whole numbers without exponent. */
 void reel_parse_fmt_number(double v, char *buf, size_t cap);
 
+/* Microseconds as exact seconds ("3600.000001", "0.5", "2"): never rounded in a message. */
+void reel_parse_fmt_us(int64_t us, char *buf, size_t cap);
+
+/*
+ * Text from the document (a key, a raw string) made safe to echo in a message or a path: valid
+ * UTF-8 is kept, each byte of an invalid sequence and each control character becomes \xHH. At
+ * most max_bytes of s are shown, cut at a character boundary and marked with "...".
+ */
+void reel_parse_quote(const char *s, size_t max_bytes, char *buf, size_t cap);
+
 /* "a string", "a number", ... for messages. */
 const char *reel_parse_type_name(const cJSON *v);
 

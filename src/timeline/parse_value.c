@@ -156,9 +156,77 @@ cJSON *reel_parse_member(const cJSON *obj, const char *key)
     return NULL;
 }
 
-static void fmt_num(char *buf, size_t cap, double v)
+/* Length of the valid UTF-8 sequence at p, 0 when p does not start one. */
+static size_t utf8_seq_len(const unsigned char *p)
 {
-    snprintf(buf, cap, "%.10g", v);
+    unsigned c = p[0];
+    size_t extra;
+    uint32_t cp;
+    if (c < 0x80)
+        return 1;
+    if (c >= 0xc2 && c <= 0xdf) {
+        extra = 1;
+        cp = c & 0x1f;
+    } else if (c >= 0xe0 && c <= 0xef) {
+        extra = 2;
+        cp = c & 0x0f;
+    } else if (c >= 0xf0 && c <= 0xf4) {
+        extra = 3;
+        cp = c & 0x07;
+    } else {
+        return 0;
+    }
+    for (size_t i = 1; i <= extra; i++) {
+        if ((p[i] & 0xc0) != 0x80)
+            return 0;
+        cp = (cp << 6) | (p[i] & 0x3f);
+    }
+    if ((extra == 2 && cp < 0x800) || (extra == 3 && cp < 0x10000) || cp > 0x10ffff ||
+        (cp >= 0xd800 && cp <= 0xdfff))
+        return 0;
+    return extra + 1;
+}
+
+void reel_parse_quote(const char *s, size_t max_bytes, char *buf, size_t cap)
+{
+    const unsigned char *p = (const unsigned char *)(s ? s : "");
+    size_t o = 0, used = 0;
+    if (!cap)
+        return;
+    while (*p) {
+        size_t n = utf8_seq_len(p);
+        bool raw = n > 0 && *p >= 0x20 && *p != 0x7f;
+        size_t out_n = raw ? n : 4;
+        if (used + (n ? n : 1) > max_bytes || o + out_n + 4 > cap) {
+            if (o + 4 <= cap) {
+                memcpy(buf + o, "...", 3);
+                o += 3;
+            }
+            break;
+        }
+        if (raw)
+            memcpy(buf + o, p, n);
+        else
+            snprintf(buf + o, cap - o, "\\x%02X", *p);
+        o += out_n;
+        used += n ? n : 1;
+        p += n ? n : 1;
+    }
+    buf[o] = '\0';
+}
+
+void reel_parse_fmt_us(int64_t us, char *buf, size_t cap)
+{
+    uint64_t a = us < 0 ? (uint64_t)0 - (uint64_t)us : (uint64_t)us;
+    int n = snprintf(buf, cap, "%s%llu.%06llu", us < 0 ? "-" : "",
+                     (unsigned long long)(a / 1000000), (unsigned long long)(a % 1000000));
+    if (n <= 0 || (size_t)n >= cap)
+        return;
+    char *e = buf + n - 1;
+    while (*e == '0')
+        *e-- = '\0';
+    if (*e == '.')
+        *e = '\0';
 }
 
 /* Text written as the default of a merge field stands for a number when it is one entirely. */
@@ -199,16 +267,19 @@ int reel_parse_num_value(struct parse_ctx *c, cJSON *v, const struct num_rule *r
         return -1;
     }
     if ((r->flags & NUM_INT) && x != floor(x)) {
-        reel_parse_err(c, REEL_EINVALID_JOB, "expected a whole number, got %.10g", x);
+        char got[40];
+        reel_parse_fmt_number(x, got, sizeof(got));
+        reel_parse_err(c, REEL_EINVALID_JOB, "expected a whole number, got %s", got);
         return -1;
     }
     bool lo_bad = (r->flags & NUM_LO_OPEN) ? !(x > r->lo) : !(x >= r->lo);
     bool hi_bad = x > r->hi;
     if (lo_bad || hi_bad) {
-        char lo[32], hi[32], got[32];
-        fmt_num(lo, sizeof(lo), r->lo);
-        fmt_num(hi, sizeof(hi), r->hi);
-        fmt_num(got, sizeof(got), x);
+        /* Shortest exact forms: 3600.0000004 must not read as the limit 3600 itself. */
+        char lo[40], hi[40], got[40];
+        reel_parse_fmt_number(r->lo, lo, sizeof(lo));
+        reel_parse_fmt_number(r->hi, hi, sizeof(hi));
+        reel_parse_fmt_number(x, got, sizeof(got));
         if (hi_bad && (r->flags & NUM_HI_LIMIT))
             reel_parse_err(c, REEL_ELIMIT, "%s is over the limit of %s", got, hi);
         else if (r->flags & NUM_LO_OPEN)
@@ -397,7 +468,9 @@ int reel_parse_enum_value(struct parse_ctx *c, cJSON *v, const struct parse_name
             break;
         len += (size_t)w;
     }
-    reel_parse_err(c, REEL_EINVALID_JOB, "unknown value \"%.64s\"; expected one of: %s", s, list);
+    char shown[4 * 64 + 8];
+    reel_parse_quote(s, 64, shown, sizeof(shown));
+    reel_parse_err(c, REEL_EINVALID_JOB, "unknown value \"%s\"; expected one of: %s", shown, list);
     return -1;
 }
 
@@ -420,8 +493,10 @@ int reel_parse_color(struct parse_ctx *c, cJSON *obj, const char *key, struct re
     if (ret != 1)
         return ret;
     if (reel_color_parse(s, out) < 0) {
+        char shown[4 * 64 + 8];
+        reel_parse_quote(s, 64, shown, sizeof(shown));
         reel_parse_err_at(c, key, REEL_EINVALID_JOB,
-                          "\"%.64s\" is not a colour: use #rgb, #rrggbb or #rrggbbaa", s);
+                          "\"%s\" is not a colour: use #rgb, #rrggbb or #rrggbbaa", shown);
         return -1;
     }
     return 1;
@@ -434,17 +509,19 @@ int reel_parse_easing(struct parse_ctx *c, cJSON *obj, const char *key, struct r
     if (ret != 1)
         return ret;
     if (reel_easing_parse(s, out) < 0) {
+        char shown[4 * 64 + 8];
+        reel_parse_quote(s, 64, shown, sizeof(shown));
         if (!strncmp(s, "cubic-bezier", 12))
             reel_parse_err_at(c, key, REEL_EINVALID_JOB,
-                              "\"%.64s\" is not a valid cubic-bezier(x1, y1, x2, y2): four "
+                              "\"%s\" is not a valid cubic-bezier(x1, y1, x2, y2): four "
                               "numbers, x1 and x2 within 0 to 1",
-                              s);
+                              shown);
         else
             reel_parse_err_at(c, key, REEL_EINVALID_JOB,
-                              "unknown easing \"%.64s\"; expected linear, hold, ease-in, ease-out, "
+                              "unknown easing \"%s\"; expected linear, hold, ease-in, ease-out, "
                               "ease-in-out, ease-in-back, ease-out-back, ease-out-bounce or "
                               "cubic-bezier(x1, y1, x2, y2)",
-                              s);
+                              shown);
         return -1;
     }
     return 1;
@@ -541,12 +618,15 @@ void reel_parse_check_keys(struct parse_ctx *c, const cJSON *obj, const char *co
                 best = allowed[k];
             }
         }
+        /* The name is the caller's bytes: never echo them raw into the path or the message. */
+        char shown[4 * 64 + 8];
+        reel_parse_quote(key, 64, shown, sizeof(shown));
         if (best)
-            reel_parse_err_at(c, key, REEL_EUNKNOWN_FIELD,
-                              "unknown field \"%.64s\" in %s (did you mean \"%s\"?)", key, what,
+            reel_parse_err_at(c, shown, REEL_EUNKNOWN_FIELD,
+                              "unknown field \"%s\" in %s (did you mean \"%s\"?)", shown, what,
                               best);
         else
-            reel_parse_err_at(c, key, REEL_EUNKNOWN_FIELD, "unknown field \"%.64s\" in %s", key,
+            reel_parse_err_at(c, shown, REEL_EUNKNOWN_FIELD, "unknown field \"%s\" in %s", shown,
                               what);
     }
 }

@@ -477,7 +477,7 @@ static void test_bad_programmatic(void)
     reel_limits_default(&lim);
     lim.max_body_bytes = 16;
     const char *big = "{\"layers\":[], \"engine\":\"auto\"}";
-    expect_has(__LINE__, big, strlen(big), &opts, LIM, "");
+    expect_has(__LINE__, big, strlen(big), &opts, REEL_ETOO_LARGE, "");
 
     /* merging may not blow a small job up past 4 times the body limit */
     {
