@@ -214,5 +214,9 @@ int reel_queue_release(struct reel_queue *q, const char *id, int attempt);
  * retries whose time has come back into the queue and prunes expired ids from the indexes.
  */
 int reel_queue_reclaim(struct reel_queue *q, int *reclaimed);
+/* Same, also writing (up to cap) the ids that reclaim moved to a terminal state (failed with no
+ * attempts left, or canceled), so the caller can deliver their webhooks. */
+int reel_queue_reclaim_ex(struct reel_queue *q, int *reclaimed, char (*finished)[40], int cap,
+                          int *nfinished);
 
 #endif
