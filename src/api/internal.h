@@ -1,0 +1,112 @@
+/* Shared between the API's daemon (server.c) and its route handlers (handlers.c). */
+#ifndef REEL_API_INTERNAL_H
+#define REEL_API_INTERNAL_H
+
+#include <limits.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+
+#include <cjson/cJSON.h>
+#include <microhttpd.h>
+
+#include "api/api.h"
+
+enum route_id {
+    R_JOBS_POST = 0,
+    R_JOBS_LIST,
+    R_JOB_GET,
+    R_JOB_DELETE,
+    R_JOB_OUTPUT,
+    R_JOB_POSTER,
+    R_JOB_LOG,
+    R_FRAMES,
+    R_VALIDATE,
+    R_TEMPLATES_LIST,
+    R_TEMPLATE_PUT,
+    R_TEMPLATE_GET,
+    R_TEMPLATE_DELETE,
+    R_INFO,
+    R_HEALTHZ,
+    R_READYZ,
+    R_METRICS,
+    R_COUNT
+};
+
+#define MAX_STATUS 600
+
+struct reel_api {
+    struct reel_api_cfg cfg;
+    struct reel_limits limits;
+    char **tokens; /* NULL-terminated copies */
+    char (*owners)[33];
+    int n_tokens;
+    char **roots, **allow;     /* NULL-terminated copies */
+    char output_dir[PATH_MAX]; /* realpath of cfg.output_dir ("" = none) */
+    char tmp_dir[PATH_MAX];
+    char *info_json;
+    struct MHD_Daemon *daemon;
+    int port;
+    atomic_int in_flight;
+    atomic_int previews;
+    atomic_llong http[R_COUNT + 1][MAX_STATUS]; /* requests by route (R_COUNT: unmatched), code */
+    atomic_llong redis_errors;
+    struct reel_log log;
+};
+
+/* Per-request state: MHD's per-request slot; freed in the completion callback. */
+struct req {
+    int route; /* enum route_id, or -1 */
+    char param[72];
+    char *body;
+    size_t len, cap;
+    size_t discarded;
+    bool wants_body, too_large, answered;
+    double t0;
+    char owner[33];
+    int status;
+};
+
+typedef enum MHD_Result (*route_fn)(struct reel_api *api, struct MHD_Connection *c, struct req *r);
+
+/* Responses; each queues, counts and releases. */
+enum MHD_Result api_reply(struct reel_api *api, struct MHD_Connection *c, struct req *r,
+                          unsigned status, struct MHD_Response *resp);
+enum MHD_Result api_reply_json(struct reel_api *api, struct MHD_Connection *c, struct req *r,
+                               unsigned status, cJSON *body); /* takes ownership of body */
+enum MHD_Result api_reply_text(struct reel_api *api, struct MHD_Connection *c, struct req *r,
+                               unsigned status, const char *type, const char *text, size_t len);
+enum MHD_Result api_reply_error(struct reel_api *api, struct MHD_Connection *c, struct req *r,
+                                unsigned status, int code, const char *path, const char *fmt, ...)
+    __attribute__((format(printf, 7, 8)));
+/* 400 (or the status of the first problem's code) with every problem. */
+enum MHD_Result api_reply_errlist(struct reel_api *api, struct MHD_Connection *c, struct req *r,
+                                  const struct reel_errlist *errs);
+/* A queue call's failure: 503 + Retry-After (unavailable), 404, 409, 429, else 500. */
+enum MHD_Result api_reply_queue_err(struct reel_api *api, struct MHD_Connection *c, struct req *r,
+                                    int ret, const struct reel_err *e, const char *what);
+/* HTTP status for an error code. */
+unsigned api_status_of(int code);
+
+/* Handlers (handlers.c). */
+enum MHD_Result h_jobs_post(struct reel_api *, struct MHD_Connection *, struct req *);
+enum MHD_Result h_jobs_list(struct reel_api *, struct MHD_Connection *, struct req *);
+enum MHD_Result h_job_get(struct reel_api *, struct MHD_Connection *, struct req *);
+enum MHD_Result h_job_delete(struct reel_api *, struct MHD_Connection *, struct req *);
+enum MHD_Result h_job_output(struct reel_api *, struct MHD_Connection *, struct req *);
+enum MHD_Result h_job_poster(struct reel_api *, struct MHD_Connection *, struct req *);
+enum MHD_Result h_job_log(struct reel_api *, struct MHD_Connection *, struct req *);
+enum MHD_Result h_frames(struct reel_api *, struct MHD_Connection *, struct req *);
+enum MHD_Result h_validate(struct reel_api *, struct MHD_Connection *, struct req *);
+enum MHD_Result h_templates_list(struct reel_api *, struct MHD_Connection *, struct req *);
+enum MHD_Result h_template_put(struct reel_api *, struct MHD_Connection *, struct req *);
+enum MHD_Result h_template_get(struct reel_api *, struct MHD_Connection *, struct req *);
+enum MHD_Result h_template_delete(struct reel_api *, struct MHD_Connection *, struct req *);
+enum MHD_Result h_info(struct reel_api *, struct MHD_Connection *, struct req *);
+enum MHD_Result h_healthz(struct reel_api *, struct MHD_Connection *, struct req *);
+enum MHD_Result h_readyz(struct reel_api *, struct MHD_Connection *, struct req *);
+enum MHD_Result h_metrics(struct reel_api *, struct MHD_Connection *, struct req *);
+
+/* Route names for metrics labels ("POST /v1/jobs"). */
+const char *api_route_label(int route);
+
+#endif
