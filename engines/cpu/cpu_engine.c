@@ -800,6 +800,12 @@ static void frame_band(void *ctx, int band, int n_bands)
                                        j->canvas.width);
 }
 
+static bool has_alpha(enum AVPixelFormat fmt)
+{
+    const AVPixFmtDescriptor *d = av_pix_fmt_desc_get(fmt);
+    return d && (d->flags & AV_PIX_FMT_FLAG_ALPHA);
+}
+
 static void tag_frame(AVFrame *f, int64_t pts_us, bool is_rgb_out)
 {
     f->pts = pts_us;
@@ -946,9 +952,10 @@ static int cpu_render(struct reel_engine *eng, int64_t pts_us, AVFrame **out)
         .skip_fill = n_draws > 0 && covers_canvas(&p->draws[first], cfg),
         .draws = p->draws + first,
         .n_draws = n_draws - first,
-        /* RGBA output is straight alpha, like every other RGBA frame in FFmpeg. YUV has no alpha:
-         * the premultiplied colour is the picture over black. */
-        .unpremultiply = !p->has_out_graph && !p->is_yuv_out,
+        /* Output with alpha (RGBA, and BGRA or YUVA made from it) is straight alpha, like every
+         * such frame in FFmpeg. Without alpha, the premultiplied colour is the picture over
+         * black. */
+        .unpremultiply = !p->is_yuv_out && (!p->has_out_graph || has_alpha(p->out_fmt)),
     };
     if (p->is_yuv_out) {
         for (int k = 0; k < 3; k++) {

@@ -555,6 +555,29 @@ static void test_engine_basics(void)
             CHECK_INT_EQ(f->color_range, AVCOL_RANGE_JPEG);
         }
         av_frame_free(&f);
+        /* A translucent colour: BGRA is the RGBA picture's bytes in B, G, R, A order, straight
+         * alpha in both (not premultiplied). */
+        tl->out.background = (struct reel_color){200, 100, 50, 128};
+        uint8_t rgba[4] = {0}, bgra[4] = {0};
+        eng->cfg.pix_fmt = AV_PIX_FMT_RGBA;
+        CHECK_INT_EQ(eng->ops->prepare(eng, &scene), 0);
+        CHECK_INT_EQ(eng->ops->render(eng, 0, &f), 0);
+        if (f)
+            memcpy(rgba, f->data[0] + 10 * f->linesize[0] + 4 * 10, 4);
+        av_frame_free(&f);
+        eng->cfg.pix_fmt = AV_PIX_FMT_BGRA;
+        CHECK_INT_EQ(eng->ops->prepare(eng, &scene), 0);
+        CHECK_INT_EQ(eng->ops->render(eng, 0, &f), 0);
+        if (f)
+            memcpy(bgra, f->data[0] + 10 * f->linesize[0] + 4 * 10, 4);
+        av_frame_free(&f);
+        CHECK_MSG(abs(rgba[0] - 200) <= 1 && rgba[1] == 100 && rgba[2] == 50 && rgba[3] == 128,
+                  "RGBA %d %d %d %d", rgba[0], rgba[1], rgba[2], rgba[3]);
+        CHECK_MSG(bgra[0] == rgba[2] && bgra[1] == rgba[1] && bgra[2] == rgba[0] &&
+                      bgra[3] == rgba[3],
+                  "BGRA %d %d %d %d, RGBA %d %d %d %d", bgra[0], bgra[1], bgra[2], bgra[3], rgba[0],
+                  rgba[1], rgba[2], rgba[3]);
+        tl->out.background = WHITE;
         /* A format it cannot make (a hardware surface) fails prepare with a reason. */
         eng->cfg.pix_fmt = AV_PIX_FMT_CUDA;
         CHECK(eng->ops->prepare(eng, &scene) < 0);
