@@ -10,7 +10,7 @@ packages=(
   libegl-dev libgles-dev libegl-mesa0 libgbm-dev
   libmicrohttpd-dev libcjson-dev libhiredis-dev libcurl4-openssl-dev
   libfreetype-dev libharfbuzz-dev libfontconfig-dev
-  ffmpeg redis-server curl python3
+  ffmpeg redis-server curl python3 python3-yaml
   fonts-dejavu-core fonts-droid-fallback fonts-lohit-deva
 )
 
