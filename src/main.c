@@ -18,6 +18,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "api/serve_cmd.h"
 #include "assets/assets.h"
 #include "bench/bench.h"
 #include "core/clock.h"
@@ -410,6 +411,8 @@ int main(int argc, char **argv)
     }
     if (!strcmp(cmd, "bench"))
         return reel_bench_main(argc, argv); /* its own options; see bench/README.md */
+    if (!strcmp(cmd, "serve"))
+        return reel_cmd_serve(argc, argv); /* its own options; reel serve --help */
 
     struct cli c = {.gpu = -1, .progress = PROGRESS_AUTO};
     c.engine = env_or("REEL_ENGINE", NULL);
