@@ -162,7 +162,15 @@ int reel_encoder_open_first(const struct reel_enc_cfg *cfg, struct reel_log *log
         } else {
             snprintf(reason, sizeof(reason), "%s", e.msg[0] ? e.msg : "open failed");
         }
-        if (k + 1 < n_cand)
+        /* With encoder "auto", a hardware driver that probed unusable (no NVENC or VAAPI on
+         * this host) is the expected path to the next driver: INFO. A driver the caller named
+         * by family, one that probed usable but failed to open, and the last one all mean
+         * something did not go as asked or expected: WARN. */
+        bool expected = !family && !usable[cand[k]] && k + 1 < n_cand;
+        if (k + 1 < n_cand && expected)
+            REEL_INFO(log, "encoder %s unavailable: %s; trying %s", ops->name, reason,
+                      reel_encoder_drivers[cand[k + 1]]->name);
+        else if (k + 1 < n_cand)
             REEL_WARN(log, "encoder %s unavailable: %s; trying %s", ops->name, reason,
                       reel_encoder_drivers[cand[k + 1]]->name);
         else

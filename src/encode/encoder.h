@@ -72,8 +72,9 @@ bool reel_encoder_usable(const char *name, char *reason, size_t cap);
 
 /*
  * Open the first driver that works for cfg (codec and preference), in order, logging each failure
- * at WARN with the driver name and reason; the last says no further fallback exists. Returns 0 and
- * a new encoder, or -REEL_EENCODER_UNAVAILABLE with err saying why.
+ * with the driver name and reason; the last says no further fallback exists. Failures are WARN,
+ * except the expected fallback under "auto" past a driver that probed unusable on this host, which
+ * is INFO. Returns 0 and a new encoder, or -REEL_EENCODER_UNAVAILABLE with err saying why.
  */
 int reel_encoder_open_first(const struct reel_enc_cfg *cfg, struct reel_log *log,
                             struct reel_encoder **out, struct reel_err *err);
