@@ -1,9 +1,10 @@
 /*
  * reel: command-line entry point. Options, wiring and signals only; the work lives in the modules.
  * Exit status: 0 success, 1 job or input error (one line on stderr naming the code, stage and
- * cause), 2 usage error. Every flag has an environment variable: --asset-root <-> REEL_ASSET_ROOT,
- * etc.
+ * cause), 2 usage error (a bad option or option value; nothing done). Every flag has an environment
+ * variable: --asset-root <-> REEL_ASSET_ROOT, etc. Every command takes -h/--help.
  */
+#include <ctype.h>
 #include <errno.h>
 #include <getopt.h>
 #include <libgen.h>
@@ -25,12 +26,20 @@
 #include "core/err.h"
 #include "core/log.h"
 #include "encode/encoder.h"
+#include "raster/raster.h"
 #include "render/engine.h"
 #include "render/render.h"
+#include "render/scene.h"
 #include "timeline/parse.h"
 
 #define MAX_ROOTS 16
+#define MAX_ROOTS_STR "16"
 #define MAX_DATA 64
+#define MAX_DATA_STR "64"
+#define MAX_THREADS 1024
+#define MAX_THREADS_STR "1024"
+#define MAX_GPU 255
+#define MAX_GPU_STR "255"
 
 enum progress_mode { PROGRESS_NONE_ = 0, PROGRESS_AUTO, PROGRESS_BAR, PROGRESS_JSON, PROGRESS_OFF };
 
@@ -49,6 +58,8 @@ struct cli {
     int threads;
     int gpu;
     enum progress_mode progress;
+    enum reel_log_level log_level;
+    enum reel_log_format log_format;
     struct reel_log log;
 };
 
@@ -60,34 +71,160 @@ static void on_signal(int sig)
     atomic_store(&g_cancel, 1);
 }
 
+/* ---- help: one usage text per command ---- */
+
+#define COMMON_HELP                                                                            \
+    "  --asset-root DIR          extra asset folder, repeatable [REEL_ASSET_ROOT, "            \
+    "':'-separated]\n"                                                                         \
+    "  --log-level L             error, warn, info or debug (default warn) [REEL_LOG_LEVEL]\n" \
+    "  --log-format F            text or json (default text) [REEL_LOG_FORMAT]\n"              \
+    "  -h, --help                this help\n"
+
+#define ENGINE_HELP                                                                          \
+    "  --engine auto|gl|cpu      render engine (default: the job's \"engine\", else auto)\n" \
+    "                            [REEL_ENGINE]\n"                                            \
+    "  --threads N               worker threads, 0 = all cores (default 0) [REEL_THREADS]\n" \
+    "  --gpu N|auto              GPU index for the gl engine (default auto) [REEL_GPU]\n"
+
+#define DATA_HELP                                                                        \
+    "  --data KEY=VALUE          merge data, repeatable; overrides the job's \"data\"\n" \
+    "                            [REEL_DATA: KEY=VALUE lines]\n"
+
+static const char render_help[] =
+    "usage: reel render JOB.json -o OUT [options]\n"
+    "\n"
+    "Render a job to a video file (mp4, mov, webm or gif, as the job's output.format says).\n"
+    "Exit status 0 when written, 1 for a job or input error, 2 for a usage error.\n"
+    "\n"
+    "options (each also read from the environment variable in brackets; a flag wins):\n"
+    "  -o, --output FILE         the video file to write [REEL_OUTPUT]\n" ENGINE_HELP
+    "  --encoder auto|nvenc|vaapi|software\n"
+    "                            video encoder (default: the job's output.encoder)\n"
+    "                            [REEL_ENCODER]\n" DATA_HELP
+    "  --progress bar|json|none  a progress bar on a terminal (default), or one JSON line a\n"
+    "                            second on stdout [REEL_PROGRESS]\n"
+    "  --stats-json FILE         also write the engine, encoder, frames and per-stage seconds\n"
+    "                            as JSON [REEL_STATS_JSON]\n" COMMON_HELP;
+
+static const char frame_help[] =
+    "usage: reel frame JOB.json --at SECONDS -o OUT.png [options]\n"
+    "\n"
+    "Render the frame at one time of a job as a PNG (a template preview).\n"
+    "\n"
+    "options (each also read from the environment variable in brackets; a flag wins):\n"
+    "  --at SECONDS              the time of the frame, from 0 to the end of the video\n"
+    "                            [REEL_AT]\n"
+    "  -o, --output FILE         the PNG file to write [REEL_OUTPUT]\n" ENGINE_HELP DATA_HELP
+        COMMON_HELP;
+
+static const char validate_help[] =
+    "usage: reel validate JOB.json [options]\n"
+    "\n"
+    "Check a job and its assets without rendering. Prints every problem on stderr, one a line\n"
+    "(PATH: CODE: message); exits 0 when the job is valid, 1 when it is not.\n"
+    "\n"
+    "options (each also read from the environment variable in brackets; a flag wins):\n" DATA_HELP
+        COMMON_HELP;
+
+static const char probe_help[] =
+    "usage: reel probe [options]\n"
+    "\n"
+    "List the engines (with every EGL device seen and the one chosen) and the encoder drivers\n"
+    "usable on this host, and why the others are not.\n"
+    "\n"
+    "options (each also read from the environment variable in brackets; a flag wins):\n"
+    "  --gpu N|auto              GPU index for the gl engine (default auto) [REEL_GPU]\n"
+    "  --log-level L             error, warn, info or debug (default warn) [REEL_LOG_LEVEL]\n"
+    "  --log-format F            text or json (default text) [REEL_LOG_FORMAT]\n"
+    "  -h, --help                this help\n";
+
+static const char version_help[] = "usage: reel version\n\nPrint reel's version.\n";
+
+static const char help_help[] = "usage: reel help [COMMAND]\n\n"
+                                "The list of commands, or the usage of one (as COMMAND --help).\n";
+
+/*
+ * The subcommands. A command either is parsed here (run NULL: render, frame, validate, probe,
+ * version, help) or parses its own options (run set: called with the whole argv, argv[1] being the
+ * command's name). help: the text printed for `reel COMMAND -h|--help` and `reel help COMMAND`,
+ * exit status 0; NULL when run prints its own help for --help. A new command adds one line here.
+ */
+struct command {
+    const char *name;
+    const char *summary; /* one line for `reel help` */
+    const char *help;
+    int (*run)(int argc, char **argv);
+};
+
+static const struct command commands[] = {
+    {"render", "render a job to a video file", render_help, NULL},
+    {"frame", "render one frame as PNG (template preview)", frame_help, NULL},
+    {"validate", "check a job and its assets; print every problem", validate_help, NULL},
+    {"probe", "the engines and encoders usable on this host, and why", probe_help, NULL},
+    {"bench", "the performance suite (bench/README.md)", NULL, reel_bench_main},
+    {"serve", "the HTTP job API", NULL, reel_cmd_serve},
+    {"version", "print the version", version_help, NULL},
+    {"help", "the list of commands, or the usage of one", help_help, NULL},
+    {NULL, NULL, NULL, NULL},
+};
+
+static const struct command *find_command(const char *name)
+{
+    for (const struct command *k = commands; name && k->name; k++)
+        if (!strcmp(k->name, name))
+            return k;
+    return NULL;
+}
+
 static void usage(FILE *f)
 {
-    fputs(
-        "usage: reel <command> [options]\n"
-        "\n"
-        "commands:\n"
-        "  render JOB.json -o OUT [--engine auto|gl|cpu] [--encoder auto|nvenc|vaapi|software]\n"
-        "                         [--data k=v ...] [--progress=bar|json|none] [--stats-json FILE]\n"
-        "  frame JOB.json --at SECONDS -o OUT.png [--engine ...] [--data k=v ...]\n"
-        "  validate JOB.json [--data k=v ...]\n"
-        "  probe\n"
-        "  bench [--engine cpu|gl|all] [--jobs a,b] [--runs N] [--json FILE] (bench --help)\n"
-        "  version\n"
-        "\n"
-        "common options (each also read from the environment variable in brackets):\n"
-        "  --asset-root DIR    extra asset folder, repeatable [REEL_ASSET_ROOT, ':'-separated]\n"
-        "  --threads N         worker threads, 0 = all cores [REEL_THREADS]\n"
-        "  --gpu N             GPU index for the gl engine [REEL_GPU]\n"
-        "  --log-level L       error|warn|info|debug [REEL_LOG_LEVEL]\n"
-        "  --log-format F      text|json [REEL_LOG_FORMAT]\n",
-        f);
+    fputs("usage: reel <command> [options]\n\ncommands:\n", f);
+    for (const struct command *k = commands; k->name; k++)
+        fprintf(f, "  %-10s%s\n", k->name, k->summary);
+    fputs("\n'reel help COMMAND' or 'reel COMMAND --help' shows a command's options. Every option\n"
+          "also has an environment variable (--asset-root <-> REEL_ASSET_ROOT); a flag wins.\n",
+          f);
 }
+
+/* Print a command's help on stdout; exit status 0. */
+static int command_help(const struct command *k)
+{
+    if (k->help) {
+        fputs(k->help, stdout);
+        return 0;
+    }
+    char *args[] = {(char *)"reel", (char *)k->name, (char *)"--help", NULL};
+    return k->run(3, args);
+}
+
+/* -h or --help among a command's arguments (before a "--"). */
+static bool wants_help(int argc, char **argv)
+{
+    for (int i = 2; i < argc && strcmp(argv[i], "--"); i++)
+        if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help"))
+            return true;
+    return false;
+}
+
+static const char *g_cmd = ""; /* the command being run, for usage errors */
 
 static int usage_error(const char *fmt, const char *arg)
 {
     fprintf(stderr, "reel: ");
     fprintf(stderr, fmt, arg ? arg : "");
-    fprintf(stderr, "\n(run 'reel help' for usage)\n");
+    if (g_cmd[0])
+        fprintf(stderr, "\n(run 'reel %s --help' for usage)\n", g_cmd);
+    else
+        fprintf(stderr, "\n(run 'reel help' for usage)\n");
+    return 2;
+}
+
+/* An option value that cannot be used. src names where it came from: the flag ("--threads") or
+ * its environment variable ("REEL_THREADS"). Exit status 2, nothing done. */
+static int bad_value(const char *src, const char *val, const char *want)
+{
+    fprintf(stderr, "reel: %s wants %s, got '%s'\n", src, want, val);
+    fprintf(stderr, "(run 'reel %s --help' for usage)\n", g_cmd[0] ? g_cmd : "help");
     return 2;
 }
 
@@ -159,9 +296,57 @@ static void print_problems(const struct reel_errlist *errs)
         fprintf(stderr, "... and %zu more problems\n", errs->dropped);
 }
 
+/* Is there a problem about this layer (its path, or a field below it) already? */
+static bool layer_has_problem(const struct reel_errlist *errs, const char *layer_path)
+{
+    size_t n = strlen(layer_path);
+    for (size_t i = 0; i < errs->count; i++) {
+        const char *p = errs->items[i].path;
+        if (!strncmp(p, layer_path, n) && (p[n] == '\0' || p[n] == '.' || p[n] == '['))
+            return true;
+    }
+    return false;
+}
+
+/*
+ * Lay every text layer out with its fonts, as the render will, so that text the rasteriser cannot
+ * hold (a word wider than its 16384 px limit at its font size, or a narrow max_width stacking more
+ * lines than fit) is reported by validate, at layers[i].text, not when a render starts. Layers
+ * with problems of their own are left out. Returns 0 or the first problem's code.
+ */
+static int check_text(const struct reel_timeline *tl, struct reel_log *log,
+                      struct reel_errlist *errs)
+{
+    struct reel_raster *r = NULL;
+    int first = 0;
+    for (int i = 0; i < tl->n_layers; i++) {
+        const struct reel_layer *l = &tl->layers[i];
+        if (l->type != REEL_LAYER_TEXT || !l->text.text || layer_has_problem(errs, l->path))
+            continue;
+        struct reel_err e = {0};
+        if (!r && !(r = reel_raster_create(NULL, log, &e))) {
+            first = reel_errlist_add(errs, e.code ? e.code : REEL_EINTERNAL, l->path, "%s", e.msg);
+            break;
+        }
+        struct reel_image img = {0};
+        int ret = reel_raster_text(r, &l->text, &img, &e);
+        reel_image_uninit(&img);
+        if (ret < 0) {
+            char path[sizeof(e.path)];
+            snprintf(path, sizeof(path), "%s.text", l->path);
+            ret = reel_errlist_add(errs, -ret, path, "%s", e.msg);
+            first = first ? first : ret;
+        }
+    }
+    reel_raster_destroy(&r);
+    return first;
+}
+
 /*
  * Load, parse and resolve a job. Roots: the job file's folder, ./assets, then --asset-root folders.
- * On failure prints every problem (when list_all) or the first as the one-line reason.
+ * A job with parse problems still has its assets checked, so that every problem is found at once.
+ * validate (list_all) also lays out its text. On failure prints every problem (when list_all) or
+ * the first as the one-line reason.
  */
 static int load_job(struct cli *c, bool list_all, struct reel_timeline **out)
 {
@@ -178,14 +363,15 @@ static int load_job(struct cli *c, bool list_all, struct reel_timeline **out)
     char *job_dir = dirname(dir_buf);
 
     cJSON *data = data_object(c);
-    struct reel_parse_opts popts = {.limits = &lim, .data = data, .base_dir = job_dir};
+    struct reel_parse_opts popts = {
+        .limits = &lim, .data = data, .base_dir = job_dir, .keep_partial = true};
     struct reel_errlist errs = {0};
     struct reel_timeline *tl = NULL;
     int ret = reel_timeline_parse(doc, len, &popts, &tl, &errs);
     free(doc);
     cJSON_Delete(data);
 
-    if (ret == 0) {
+    if (tl) { /* valid, or partial (ret < 0): check the sources either way */
         const char *roots[MAX_ROOTS + 3];
         int n = 0;
         roots[n++] = job_dir;
@@ -194,8 +380,20 @@ static int load_job(struct cli *c, bool list_all, struct reel_timeline **out)
         for (int i = 0; i < c->n_roots; i++)
             roots[n++] = c->roots[i];
         roots[n] = NULL;
-        struct reel_assets_cfg acfg = {.roots = roots, .limits = &lim};
-        ret = reel_assets_resolve_timeline(&acfg, tl, &c->log, &errs);
+        struct reel_assets_cfg acfg = {.roots = roots, .limits = &lim, .sources_only = ret < 0};
+        int aret = reel_assets_resolve_timeline(&acfg, tl, &c->log, &errs);
+        ret = ret < 0 ? ret : aret;
+    }
+    if (tl) { /* the raster budget, as far as the document says, before anything is drawn */
+        struct reel_err ce = {0};
+        if (reel_scene_check_cost(tl, &ce) < 0) {
+            int cret = reel_errlist_add(&errs, ce.code, ce.path, "%s", ce.msg);
+            ret = ret < 0 ? ret : cret;
+        }
+    }
+    if (tl && list_all) {
+        int tret = check_text(tl, &c->log, &errs);
+        ret = ret < 0 ? ret : tret;
     }
     if (ret < 0) {
         if (list_all) {
@@ -281,13 +479,8 @@ static int cmd_render(struct cli *c, bool still)
         return usage_error("%smissing -o OUT", NULL);
     if (still && !c->has_at)
         return usage_error("%smissing --at SECONDS", NULL);
-    bool ok;
+    bool ok; /* --engine and --encoder were checked when they were read */
     enum reel_encoder_pref pref = encoder_pref(c->encoder, &ok);
-    if (!ok)
-        return usage_error("unknown --encoder '%s' (auto, nvenc, vaapi, software)", c->encoder);
-    if (c->engine && strcmp(c->engine, "auto") && strcmp(c->engine, "gl") &&
-        strcmp(c->engine, "cpu"))
-        return usage_error("unknown --engine '%s' (auto, gl, cpu)", c->engine);
 
     struct reel_timeline *tl = NULL;
     double l0 = reel_clock_s();
@@ -394,6 +587,143 @@ static int cmd_probe(struct cli *c)
     return 0;
 }
 
+/* ---- options: each flag and its environment variable go through set_option ---- */
+
+/* A whole number lo..hi written as plain digits (an optional leading '-'). */
+static bool parse_whole(const char *s, long lo, long hi, int *out)
+{
+    if (!s || !(isdigit((unsigned char)s[0]) || (s[0] == '-' && isdigit((unsigned char)s[1]))))
+        return false;
+    char *end;
+    errno = 0;
+    long v = strtol(s, &end, 10);
+    if (*end || errno || v < lo || v > hi)
+        return false;
+    *out = (int)v;
+    return true;
+}
+
+/*
+ * Apply one option value. opt: the option's short code (see opts in main); src: where the value
+ * came from, the flag ("--threads") or its environment variable ("REEL_THREADS"), named in the
+ * usage error. Returns 0, or 2 after printing the usage error.
+ */
+static int set_option(struct cli *c, int opt, const char *src, const char *v)
+{
+    char *end;
+    bool ok;
+    switch (opt) {
+    case 'o':
+        c->out_path = v;
+        break;
+    case 'e':
+        if (strcmp(v, "auto") && strcmp(v, "gl") && strcmp(v, "cpu"))
+            return bad_value(src, v, "auto, gl or cpu");
+        c->engine = v;
+        break;
+    case 'E':
+        encoder_pref(v, &ok);
+        if (!ok)
+            return bad_value(src, v, "auto, nvenc, vaapi or software");
+        c->encoder = v;
+        break;
+    case 'd':
+        if (!strchr(v, '=') || v[0] == '=')
+            return bad_value(src, v, "KEY=VALUE");
+        if (c->n_data == MAX_DATA)
+            return usage_error("too many --data values (at most %s)", MAX_DATA_STR);
+        c->data[c->n_data++] = v;
+        break;
+    case 'a':
+        c->at_s = strtod(v, &end);
+        if (end == v || *end)
+            return bad_value(src, v, "a time in seconds");
+        c->has_at = true;
+        break;
+    case 'r':
+        if (c->n_roots == MAX_ROOTS)
+            return usage_error("too many asset roots (at most %s)", MAX_ROOTS_STR);
+        c->roots[c->n_roots++] = v;
+        break;
+    case 't':
+        if (!parse_whole(v, 0, MAX_THREADS, &c->threads))
+            return bad_value(src, v,
+                             "a whole number of threads, 0 (all cores) to " MAX_THREADS_STR);
+        break;
+    case 'g':
+        if (!strcmp(v, "auto"))
+            c->gpu = -1;
+        else if (!parse_whole(v, -1, MAX_GPU, &c->gpu))
+            return bad_value(src, v, "a GPU index, 0 to " MAX_GPU_STR ", or auto");
+        break;
+    case 'p':
+        if (!strcmp(v, "json"))
+            c->progress = PROGRESS_JSON;
+        else if (!strcmp(v, "bar"))
+            c->progress = PROGRESS_BAR;
+        else if (!strcmp(v, "none"))
+            c->progress = PROGRESS_OFF;
+        else
+            return bad_value(src, v, "bar, json or none");
+        break;
+    case 'S':
+        c->stats_path = v;
+        break;
+    case 'l':
+        c->log_level = reel_log_level_parse(v);
+        if (c->log_level == REEL_LOG_NONE)
+            return bad_value(src, v, "error, warn, info or debug");
+        break;
+    case 'f':
+        c->log_format = !strcmp(v, "json")   ? REEL_LOG_FORMAT_JSON
+                        : !strcmp(v, "text") ? REEL_LOG_FORMAT_TEXT
+                                             : REEL_LOG_FORMAT_NONE;
+        if (c->log_format == REEL_LOG_FORMAT_NONE)
+            return bad_value(src, v, "text or json");
+        break;
+    default:
+        return usage_error("internal: unknown option code%s", NULL);
+    }
+    return 0;
+}
+
+/* Environment variables, applied before the flags so that a flag wins. An empty one is unset. */
+static int apply_env(struct cli *c)
+{
+    static const struct {
+        int opt;
+        const char *name;
+    } vars[] = {
+        {'o', "REEL_OUTPUT"},     {'e', "REEL_ENGINE"},     {'E', "REEL_ENCODER"},
+        {'a', "REEL_AT"},         {'t', "REEL_THREADS"},    {'g', "REEL_GPU"},
+        {'p', "REEL_PROGRESS"},   {'S', "REEL_STATS_JSON"}, {'l', "REEL_LOG_LEVEL"},
+        {'f', "REEL_LOG_FORMAT"},
+    };
+    for (size_t i = 0; i < sizeof(vars) / sizeof(vars[0]); i++) {
+        const char *v = env_or(vars[i].name, NULL);
+        if (v && set_option(c, vars[i].opt, vars[i].name, v))
+            return 2;
+    }
+    /* Lists: REEL_ASSET_ROOT holds ':'-separated folders, REEL_DATA one KEY=VALUE a line. The
+     * copies live as long as the process. */
+    static char *roots_copy, *data_copy;
+    const char *v = env_or("REEL_ASSET_ROOT", NULL);
+    if (v && (roots_copy = strdup(v)) != NULL) {
+        for (char *save = NULL, *tok = strtok_r(roots_copy, ":", &save); tok;
+             tok = strtok_r(NULL, ":", &save))
+            if (set_option(c, 'r', "REEL_ASSET_ROOT", tok))
+                return 2;
+    }
+    v = env_or("REEL_DATA", NULL);
+    if (v && (data_copy = strdup(v)) != NULL) {
+        for (char *save = NULL, *tok = strtok_r(data_copy, "\n", &save); tok;
+             tok = strtok_r(NULL, "\n", &save))
+            if (set_option(c, 'd', "REEL_DATA", tok))
+                return 2;
+    }
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 2) {
@@ -401,31 +731,53 @@ int main(int argc, char **argv)
         return 2;
     }
     const char *cmd = argv[1];
-    if (!strcmp(cmd, "help") || !strcmp(cmd, "--help") || !strcmp(cmd, "-h")) {
+    if (!strcmp(cmd, "--help") || !strcmp(cmd, "-h")) {
         usage(stdout);
         return 0;
     }
-    if (!strcmp(cmd, "version") || !strcmp(cmd, "--version")) {
+    if (!strcmp(cmd, "--version"))
+        cmd = "version";
+    const struct command *k = find_command(cmd);
+    if (!k)
+        return usage_error("unknown command '%s'", cmd);
+    if (strcmp(k->name, "help"))
+        g_cmd = k->name;
+
+    if (!strcmp(k->name, "help")) {
+        if (argc < 3) {
+            usage(stdout);
+            return 0;
+        }
+        if (!strcmp(argv[2], "-h") || !strcmp(argv[2], "--help"))
+            return command_help(k);
+        if (argc > 3)
+            return usage_error("unexpected argument '%s'", argv[3]);
+        const struct command *t = find_command(argv[2]);
+        if (!t)
+            return usage_error("unknown command '%s'", argv[2]);
+        return command_help(t);
+    }
+    if (k->help && wants_help(argc, argv)) {
+        fputs(k->help, stdout);
+        return 0;
+    }
+    if (k->run)
+        return k->run(argc, argv);
+    if (!strcmp(k->name, "version")) {
+        if (argc > 2)
+            return usage_error("unexpected argument '%s'", argv[2]);
         printf("reel %s\n", REEL_VERSION);
         return 0;
     }
-    if (!strcmp(cmd, "bench"))
-        return reel_bench_main(argc, argv); /* its own options; see bench/README.md */
-    if (!strcmp(cmd, "serve"))
-        return reel_cmd_serve(argc, argv); /* its own options; reel serve --help */
 
-    struct cli c = {.gpu = -1, .progress = PROGRESS_AUTO};
-    c.engine = env_or("REEL_ENGINE", NULL);
-    c.encoder = env_or("REEL_ENCODER", NULL);
-    c.threads = atoi(env_or("REEL_THREADS", "0"));
-    c.gpu = atoi(env_or("REEL_GPU", "-1"));
-    const char *log_level = env_or("REEL_LOG_LEVEL", "warn");
-    const char *log_format = env_or("REEL_LOG_FORMAT", "text");
-    static char env_roots[4096];
-    snprintf(env_roots, sizeof(env_roots), "%s", env_or("REEL_ASSET_ROOT", ""));
-    for (char *save = NULL, *tok = strtok_r(env_roots, ":", &save); tok && c.n_roots < MAX_ROOTS;
-         tok = strtok_r(NULL, ":", &save))
-        c.roots[c.n_roots++] = tok;
+    struct cli c = {
+        .gpu = -1,
+        .progress = PROGRESS_AUTO,
+        .log_level = REEL_LOG_WARN,
+        .log_format = REEL_LOG_FORMAT_TEXT,
+    };
+    if (apply_env(&c))
+        return 2;
 
     static const struct option opts[] = {
         {"output", required_argument, NULL, 'o'},
@@ -440,83 +792,35 @@ int main(int argc, char **argv)
         {"stats-json", required_argument, NULL, 'S'},
         {"log-level", required_argument, NULL, 'l'},
         {"log-format", required_argument, NULL, 'f'},
+        {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
     optind = 2;
-    int ch;
-    while ((ch = getopt_long(argc, argv, "o:", opts, NULL)) != -1) {
-        char *end;
-        switch (ch) {
-        case 'o':
-            c.out_path = optarg;
-            break;
-        case 'e':
-            c.engine = optarg;
-            break;
-        case 'E':
-            c.encoder = optarg;
-            break;
-        case 'd':
-            if (!strchr(optarg, '=') || optarg[0] == '=')
-                return usage_error("--data wants key=value, got '%s'", optarg);
-            if (c.n_data == MAX_DATA)
-                return usage_error("too many --data values%s", NULL);
-            c.data[c.n_data++] = optarg;
-            break;
-        case 'a':
-            c.at_s = strtod(optarg, &end);
-            if (end == optarg || *end)
-                return usage_error("--at wants seconds, got '%s'", optarg);
-            c.has_at = true;
-            break;
-        case 'r':
-            if (c.n_roots == MAX_ROOTS)
-                return usage_error("too many --asset-root folders%s", NULL);
-            c.roots[c.n_roots++] = optarg;
-            break;
-        case 't':
-            c.threads = atoi(optarg);
-            break;
-        case 'g':
-            c.gpu = atoi(optarg);
-            break;
-        case 'S':
-            c.stats_path = optarg;
-            break;
-        case 'p':
-            if (!strcmp(optarg, "json"))
-                c.progress = PROGRESS_JSON;
-            else if (!strcmp(optarg, "bar"))
-                c.progress = PROGRESS_BAR;
-            else if (!strcmp(optarg, "none"))
-                c.progress = PROGRESS_OFF;
-            else
-                return usage_error("--progress wants bar, json or none, got '%s'", optarg);
-            break;
-        case 'l':
-            log_level = optarg;
-            break;
-        case 'f':
-            log_format = optarg;
-            break;
-        default:
-            return usage_error("bad option%s", NULL);
+    opterr = 0; /* unknown options and missing values are reported below, naming the option */
+    int ch, idx;
+    while ((idx = -1, ch = getopt_long(argc, argv, ":ho:", opts, &idx)) != -1) {
+        char flag[64];
+        if (idx >= 0)
+            snprintf(flag, sizeof(flag), "--%s", opts[idx].name);
+        else
+            snprintf(flag, sizeof(flag), "-%c", ch);
+        if (ch == 'h') {
+            fputs(k->help, stdout);
+            return 0;
         }
+        if (ch == ':')
+            return usage_error("option '%s' needs a value", argv[optind - 1]);
+        if (ch == '?')
+            return usage_error("unknown option '%s'", argv[optind - 1]);
+        if (set_option(&c, ch, flag, optarg))
+            return 2;
     }
     if (optind < argc)
         c.job_path = argv[optind++];
     if (optind < argc)
         return usage_error("unexpected argument '%s'", argv[optind]);
 
-    enum reel_log_level lvl = reel_log_level_parse(log_level);
-    if (lvl == REEL_LOG_NONE)
-        return usage_error("unknown log level '%s'", log_level);
-    enum reel_log_format fmt = !strcmp(log_format, "json")   ? REEL_LOG_FORMAT_JSON
-                               : !strcmp(log_format, "text") ? REEL_LOG_FORMAT_TEXT
-                                                             : REEL_LOG_FORMAT_NONE;
-    if (fmt == REEL_LOG_FORMAT_NONE)
-        return usage_error("unknown log format '%s' (text, json)", log_format);
-    reel_log_setup(stderr, fmt, lvl);
+    reel_log_setup(stderr, c.log_format, c.log_level);
     reel_log_bridge_ffmpeg();
     /* The CLI's job id is the job file's name without folder and extension. */
     char job_id[64] = "-";
@@ -536,9 +840,7 @@ int main(int argc, char **argv)
         return cmd_render(&c, true);
     if (!strcmp(cmd, "validate"))
         return cmd_validate(&c);
-    if (!strcmp(cmd, "probe"))
-        return cmd_probe(&c);
-    if (!strcmp(cmd, "serve") || !strcmp(cmd, "worker"))
-        return usage_error("'%s' is not available in this version of reel", cmd);
-    return usage_error("unknown command '%s'", cmd);
+    if (c.job_path)
+        return usage_error("unexpected argument '%s'", c.job_path);
+    return cmd_probe(&c);
 }

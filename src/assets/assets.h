@@ -21,6 +21,10 @@ struct reel_assets_cfg {
     const char *cache_dir;            /* URL cache; NULL = $XDG_CACHE_HOME/reel or ~/.cache/reel */
     bool allow_private_urls;          /* allow loopback/private/link-local targets (tests only) */
     const struct reel_limits *limits; /* NULL = defaults */
+    /* reel_assets_resolve_timeline on a timeline that already has problems (a partial one from
+     * the parser): check each layer's src and font file only, skipping layers without a src and
+     * leaving durations alone, so that every problem is listed without echoes of the others. */
+    bool sources_only;
 };
 
 /*

@@ -206,8 +206,11 @@ int reel_assets_resolve_timeline(const struct reel_assets_cfg *cfg, struct reel_
     for (int i = 0; i < tl->n_layers; i++) {
         struct reel_layer *l = &tl->layers[i];
         ret = 0;
-        if (l->type == REEL_LAYER_VIDEO || l->type == REEL_LAYER_IMAGE ||
-            l->type == REEL_LAYER_AUDIO)
+        bool media = l->type == REEL_LAYER_VIDEO || l->type == REEL_LAYER_IMAGE ||
+                     l->type == REEL_LAYER_AUDIO;
+        if (media && eff.sources_only && !l->src)
+            continue; /* the parser has said why it has none */
+        if (media)
             ret = resolve_media(&eff, lim, l, log, errs);
         else if (l->type == REEL_LAYER_TEXT && l->text.font &&
                  (l->text.font_is_file || font_looks_like_file(l->text.font)))
@@ -215,7 +218,7 @@ int reel_assets_resolve_timeline(const struct reel_assets_cfg *cfg, struct reel_
         first = first ? first : ret;
     }
     /* Durations depend on every media length; with one missing they would only add noise. */
-    if (first)
+    if (first || eff.sources_only)
         return first;
     return resolve_durations(tl, lim, log, errs);
 }

@@ -226,7 +226,15 @@ static void parse_text(struct parse_ctx *c, cJSON *v, struct reel_layer *l)
     reel_parse_enum(c, v, "align", aligns, &align);
     t->align = (enum reel_align)align;
     reel_parse_num(c, v, "line_height", &lh_rule, &t->line_height);
-    reel_parse_num(c, v, "max_width", &maxw_rule, &t->max_width);
+    /* Below a pixel the layout would round the width to 0, which means "no wrapping". */
+    if (reel_parse_num(c, v, "max_width", &maxw_rule, &t->max_width) == 1 && t->max_width > 0 &&
+        t->max_width < 1) {
+        char got[40];
+        reel_parse_fmt_number(t->max_width, got, sizeof(got));
+        reel_parse_err_at(c, "max_width", REEL_EINVALID_JOB,
+                          "%s is out of range: 0 (no wrapping) or 1 to 16384 px", got);
+        t->max_width = 0;
+    }
     parse_stroke(c, v, &t->stroke);
 
     cJSON *o;

@@ -193,6 +193,13 @@ static void test_picture_boxes(void)
                    REEL_EINVALID_JOB, "layers[0].height", NULL);
     expect_valid(__LINE__, "{" W ", \"layers\": [{\"type\": \"video\", \"src\": \"a.mp4\", "
                            "\"width\": 1, \"height\": 16384}]}");
+    /* A wrapping width under a pixel would lay out as "no wrapping" (0). */
+    expect_problem(__LINE__,
+                   "{" W ", \"layers\": [{\"type\": \"text\", \"text\": \"a b\", \"max_width\": "
+                   "1e-6}]}",
+                   REEL_EINVALID_JOB, "layers[0].max_width", "1e-06 is out of range");
+    expect_valid(__LINE__, "{" W ", \"layers\": [{\"type\": \"text\", \"text\": \"a b\", "
+                           "\"max_width\": 1}]}");
     /* Boxes of drawn content have no picture to fit and may stay below a pixel. */
     expect_valid(__LINE__, "{" W ", \"layers\": [{\"type\": \"color\", \"color\": \"#fff\", "
                            "\"width\": 1e-6, \"height\": 1}]}");
