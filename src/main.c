@@ -26,6 +26,7 @@
 #include "core/err.h"
 #include "core/log.h"
 #include "encode/encoder.h"
+#include "job/worker_cmd.h"
 #include "raster/raster.h"
 #include "render/engine.h"
 #include "render/render.h"
@@ -163,6 +164,7 @@ static const struct command commands[] = {
     {"probe", "the engines and encoders usable on this host, and why", probe_help, NULL},
     {"bench", "the performance suite (bench/README.md)", NULL, reel_bench_main},
     {"serve", "the HTTP job API", NULL, reel_cmd_serve},
+    {"worker", "a render worker pulling jobs from Redis", NULL, reel_cmd_worker},
     {"version", "print the version", version_help, NULL},
     {"help", "the list of commands, or the usage of one", help_help, NULL},
     {NULL, NULL, NULL, NULL},

@@ -21,6 +21,12 @@ struct reel_assets_cfg {
     const char *cache_dir;            /* URL cache; NULL = $XDG_CACHE_HOME/reel or ~/.cache/reel */
     bool allow_private_urls;          /* allow loopback/private/link-local targets (tests only) */
     const struct reel_limits *limits; /* NULL = defaults */
+    /* Host names (NULL-terminated) whose URLs may reach addresses the rules refuse (a private
+     * asset server); compared case-insensitively with the URL's host. */
+    const char *const *allow_hosts;
+    /* The URL cache is pruned to this many bytes after each download, least recently used files
+     * first (a cache hit counts as a use); 0 = no pruning. */
+    int64_t cache_max_bytes;
     /* reel_assets_resolve_timeline on a timeline that already has problems (a partial one from
      * the parser): check each layer's src and font file only, skipping layers without a src and
      * leaving durations alone, so that every problem is listed without echoes of the others. */

@@ -1,5 +1,7 @@
 #include <arpa/inet.h>
+#include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <netdb.h>
 #include <netinet/in.h>
@@ -7,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -414,6 +417,99 @@ out:
     return ret;
 }
 
+/* True when url's host is one of the configured allow_hosts (exempt from the address rules). */
+static bool host_listed(const struct reel_assets_cfg *cfg, const char *url)
+{
+    if (!cfg || !cfg->allow_hosts || !cfg->allow_hosts[0])
+        return false;
+    CURLU *u = curl_url();
+    char *host = NULL;
+    bool listed = false;
+    if (u && curl_url_set(u, CURLUPART_URL, url, 0) == CURLUE_OK &&
+        curl_url_get(u, CURLUPART_HOST, &host, 0) == CURLUE_OK) {
+        size_t hl = strlen(host);
+        const char *h = host;
+        if (hl >= 2 && host[0] == '[' && host[hl - 1] == ']') {
+            h++;
+            hl -= 2;
+        }
+        for (int i = 0; cfg->allow_hosts[i] && !listed; i++)
+            listed = strlen(cfg->allow_hosts[i]) == hl && !strncasecmp(cfg->allow_hosts[i], h, hl);
+    }
+    curl_free(host);
+    curl_url_cleanup(u);
+    return listed;
+}
+
+struct cache_entry {
+    char name[80];
+    off_t size;
+    int64_t used_ns;
+};
+
+static int by_use(const void *a, const void *b)
+{
+    const struct cache_entry *x = a, *y = b;
+    return x->used_ns < y->used_ns ? -1 : x->used_ns > y->used_ns;
+}
+
+/*
+ * Prune the cache folder to max_bytes, least recently used first (a cache hit touches the file's
+ * modification time). The file just fetched (keep) is never removed. In-progress downloads
+ * (*.partial) are neither counted nor removed. One pruning at a time per process.
+ */
+static void prune_cache(const char *dir, int64_t max_bytes, const char *keep, struct reel_log *log)
+{
+    static pthread_mutex_t prune_lock = PTHREAD_MUTEX_INITIALIZER;
+    if (max_bytes <= 0)
+        return;
+    pthread_mutex_lock(&prune_lock);
+    DIR *d = opendir(dir);
+    struct cache_entry *v = NULL;
+    size_t n = 0, cap = 0;
+    int64_t total = 0;
+    struct dirent *e;
+    while (d && (e = readdir(d))) {
+        size_t nl = strlen(e->d_name);
+        if (e->d_name[0] == '.' || nl >= sizeof(v->name) ||
+            (nl > 8 && !strcmp(e->d_name + nl - 8, ".partial")))
+            continue;
+        struct stat sb;
+        if (fstatat(dirfd(d), e->d_name, &sb, AT_SYMLINK_NOFOLLOW) != 0 || !S_ISREG(sb.st_mode))
+            continue;
+        if (n == cap) {
+            size_t nc = cap ? cap * 2 : 64;
+            struct cache_entry *nv = realloc(v, nc * sizeof(*v));
+            if (!nv)
+                break;
+            v = nv;
+            cap = nc;
+        }
+        snprintf(v[n].name, sizeof(v[n].name), "%s", e->d_name);
+        v[n].size = sb.st_size;
+        v[n].used_ns = (int64_t)sb.st_mtim.tv_sec * 1000000000 + sb.st_mtim.tv_nsec;
+        total += sb.st_size;
+        n++;
+    }
+    if (total > max_bytes && n) {
+        const char *keep_name = strrchr(keep, '/') ? strrchr(keep, '/') + 1 : keep;
+        qsort(v, n, sizeof(*v), by_use);
+        for (size_t i = 0; i < n && total > max_bytes; i++) {
+            if (!strcmp(v[i].name, keep_name))
+                continue;
+            if (unlinkat(dirfd(d), v[i].name, 0) == 0) {
+                total -= v[i].size;
+                REEL_DEBUG(log, "assets: cache pruned %s (%lld bytes)", v[i].name,
+                           (long long)v[i].size);
+            }
+        }
+    }
+    free(v);
+    if (d)
+        closedir(d);
+    pthread_mutex_unlock(&prune_lock);
+}
+
 static int restart_file(FILE *fp)
 {
     if (fflush(fp) != 0 || ftruncate(fileno(fp), 0) != 0)
@@ -448,6 +544,7 @@ int reel_assets_fetch_url(const struct reel_assets_cfg *cfg, const char *url, ch
         return reel_err_set(err, REEL_EINTERNAL, NULL, "cache path is too long");
 
     if (stat(final_path, &st) == 0 && S_ISREG(st.st_mode)) {
+        utimensat(AT_FDCWD, final_path, NULL, 0); /* a use, for least-recently-used pruning */
         REEL_DEBUG(log, "assets: '%.*s' from the cache (%s)", shown_len(url), url, hex);
         memcpy(out, final_path, strlen(final_path) + 1);
         return 0;
@@ -489,7 +586,9 @@ int reel_assets_fetch_url(const struct reel_assets_cfg *cfg, const char *url, ch
                                (double)lim->fetch_timeout_us / REEL_US);
             goto out;
         }
-        if ((ret = check_target(cur, allow_private, &tg, err)) < 0)
+        bool exempt = allow_private || host_listed(cfg, cur);
+        t.allow_private = exempt;
+        if ((ret = check_target(cur, exempt, &tg, err)) < 0)
             goto out;
         if (restart_file(fp) != 0) {
             ret = reel_err_set(err, REEL_EASSET_FETCH, NULL, "cannot write '%s': %s", part,
@@ -526,6 +625,7 @@ int reel_assets_fetch_url(const struct reel_assets_cfg *cfg, const char *url, ch
     have_part = false;
     memcpy(out, final_path, strlen(final_path) + 1);
     REEL_INFO(log, "assets: fetched '%.*s' into %s", shown_len(url), url, final_path);
+    prune_cache(dir, cfg ? cfg->cache_max_bytes : 0, final_path, log);
 out:
     if (fp)
         fclose(fp);

@@ -38,6 +38,9 @@ struct reel_worker_cfg {
     const char *worker_id;            /* NULL = hostname:pid */
     const struct reel_limits *limits; /* NULL = defaults (job run time, attempts) */
     int64_t lease_ms;                 /* 0 = 30000 */
+    int64_t retry_base_ms;            /* first retry delay, doubled per attempt; 0 = 2000 */
+    int webhook_tries;                /* 0 = 5 */
+    int64_t webhook_base_delay_ms;    /* first webhook retry delay, doubled; 0 = 1000 */
     struct reel_log *log;             /* parent logger; borrowed for the pool's lifetime */
 };
 
@@ -51,6 +54,9 @@ int reel_worker_pool_start(const struct reel_worker_cfg *cfg, struct reel_worker
  * attempt). Not graceful: running jobs are stopped and handed back at once. Frees *p, sets NULL.
  */
 void reel_worker_pool_stop(struct reel_worker_pool **p, bool graceful, int64_t drain_timeout_ms);
+
+/* Stop claiming new jobs; running jobs go on. Then reel_worker_pool_stop ends the pool. */
+void reel_worker_pool_quiesce(struct reel_worker_pool *p);
 
 /* Figures of this process's workers for /metrics (cumulative since start). */
 struct reel_worker_stats {

@@ -114,13 +114,22 @@ static int claim_once(struct reel_queue *q, const char *worker_id, const char *c
         qargs_str(&g, "GET");
         qargs_str(&g, k[1]);
         r = q_cmd(q, &g, &ret);
-        if (r && r->type == REDIS_REPLY_STRING)
+        if (!r) {
+            /* Redis went away mid-claim: the job stays running under a lease nobody renews, so
+             * reclaim queues it again once Redis is back and the lease has run out. */
+            return ret;
+        }
+        if (r->type == REDIS_REPLY_STRING)
             c->job_json = strndup(r->str, r->len);
         else
             c->job_json = strdup(""); /* the document expired: the worker fails the job */
-        if (r)
-            freeReplyObject(r);
-        if (q_read_status(q, id, &c->status) < 0) {
+        freeReplyObject(r);
+        int rs = q_read_status(q, id, &c->status);
+        if (rs == -REEL_EUNAVAILABLE) {
+            reel_claim_uninit(c);
+            return rs;
+        }
+        if (rs < 0) {
             memset(&c->status, 0, sizeof(c->status));
             snprintf(c->status.id, sizeof(c->status.id), "%s", id);
             c->status.state = REEL_JOB_RUNNING;
