@@ -106,6 +106,12 @@ static void chain_free(struct font_chain *c)
     free(c);
 }
 
+void reel_raster_set_budget(struct reel_raster *r, int64_t bytes)
+{
+    if (r)
+        r->budget_bytes = bytes > 0 ? bytes : 0;
+}
+
 void reel_raster_destroy(struct reel_raster **pr)
 {
     struct reel_raster *r = pr ? *pr : NULL;

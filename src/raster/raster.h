@@ -19,6 +19,14 @@ struct reel_image {
     uint8_t *data;
 };
 
+/*
+ * The raster budget: the most memory one job's static content may take, counted before anything is
+ * allocated. It covers every text, shape and image layer's rasterised content together with the
+ * box image an engine keeps for it (its box, at most 8192 px a side). A job over it fails with
+ * -REEL_ELIMIT naming the layer's field (docs/job-format.md, "Limits").
+ */
+#define REEL_RASTER_BUDGET_BYTES ((int64_t)1 << 30)
+
 /* Allocate a zeroed (transparent) image. Returns 0 or -REEL_ENOMEM / -REEL_ELIMIT (bad size). */
 int reel_image_alloc(struct reel_image *img, int width, int height);
 /* Free the pixels; accepts a zeroed image. */
@@ -35,6 +43,9 @@ struct reel_raster;
  * err filled (-REEL_EINTERNAL). */
 struct reel_raster *reel_raster_create(const char *const *font_dirs, struct reel_log *log,
                                        struct reel_err *err);
+/* Bytes the next reel_raster_text may allocate for its image and masks (the part of the job's
+ * raster budget left); <= 0 restores REEL_RASTER_BUDGET_BYTES. */
+void reel_raster_set_budget(struct reel_raster *r, int64_t bytes);
 /* Free the context and its fonts; accepts NULL and *r == NULL; sets *r to NULL. */
 void reel_raster_destroy(struct reel_raster **r);
 
@@ -48,7 +59,11 @@ void reel_raster_destroy(struct reel_raster **r);
  * and stroke moved by shadow_x/y), stroke (outside the outline), fill. The image is the union of
  * all of these and of the block, so nothing is cut; reel_raster_text_ex reports where the block
  * lies. Deterministic: the same style and fonts give the same bytes.
- * Errors: -REEL_EASSET_NOT_FOUND (no font at all), -REEL_ELIMIT (image too large), -REEL_ENOMEM.
+ * Cost is bounded before anything is rendered: the glyphs' outline boxes may add up to at most
+ * 256 million pixels (a letter with thousands of stacked combining marks at a large size is
+ * refused), and the image with its masks must fit the budget set by reel_raster_set_budget.
+ * Errors: -REEL_EASSET_NOT_FOUND (no font at all), -REEL_ELIMIT (image too large, too many glyph
+ * pixels, over budget), -REEL_ENOMEM.
  */
 int reel_raster_text(struct reel_raster *r, const struct reel_text_style *style,
                      struct reel_image *out, struct reel_err *err);

@@ -5,6 +5,7 @@
 #include <ft2build.h>
 #include FT_FREETYPE_H
 #include FT_GLYPH_H
+#include FT_OUTLINE_H
 #include FT_STROKER_H
 #include <hb-ft.h>
 #include <hb.h>
@@ -14,6 +15,8 @@
 #define MAX_SIDE 16384
 #define DEFAULT_SIZE_PX 48.0
 #define DEFAULT_LINE_HEIGHT 1.2
+/* Most glyph pixels one text layer may rasterise (all passes); about as many bytes are held. */
+#define TEXT_INK_PX 256e6
 
 /* Simplified Unicode bidi classes: strong left, strong right, European/Arabic number, neutral. */
 enum bidi_class { BIDI_L = 0, BIDI_R, BIDI_EN, BIDI_N, BIDI_NSM };
@@ -542,6 +545,31 @@ static int64_t floor_div64(int64_t v)
     return v >= 0 ? v / 64 : -((-v + 63) / 64);
 }
 
+/*
+ * Upper bound of the pixels render_pass would rasterise and keep for the laid-out glyphs, from
+ * their outlines' control boxes (no rasterising): each glyph's box grown by the stroke width and a
+ * pixel of rounding on each side, times the passes (fill, stroke, and both again for a shadow).
+ * Stops counting once over limit. Combining marks have no advance, so the block's size says
+ * nothing of them: this is what bounds a letter followed by thousands of accents.
+ */
+static double ink_pixels(struct ctx *x, double sw, int passes, double limit)
+{
+    double total = 0.0;
+    for (int i = 0; i < x->n_glyphs && total <= limit; i++) {
+        const struct glyph *gl = &x->glyphs[i];
+        FT_Face face = x->r->faces[gl->face].ft;
+        if (FT_Load_Glyph(face, gl->gid, FT_LOAD_DEFAULT | FT_LOAD_NO_BITMAP) ||
+            face->glyph->format != FT_GLYPH_FORMAT_OUTLINE)
+            continue;
+        FT_BBox cb;
+        FT_Outline_Get_CBox(&face->glyph->outline, &cb);
+        double w = (double)(cb.xMax - cb.xMin) / 64.0 + 2.0 + 2.0 * sw;
+        double h = (double)(cb.yMax - cb.yMin) / 64.0 + 2.0 + 2.0 * sw;
+        total += w * h * passes;
+    }
+    return total;
+}
+
 /* One rendered glyph bitmap, placed in layout pixels (block top-left = 0,0; y down). */
 struct bitmap {
     FT_Glyph g;
@@ -785,6 +813,18 @@ int reel_raster_text_ex(struct reel_raster *r, const struct reel_text_style *sty
         goto out;
     }
 
+    /* Glyph bitmaps are all kept until the image's bounds are known: bound them before any is
+     * rendered. */
+    int passes = (1 + (sw > 0)) * (style->has_shadow ? 2 : 1);
+    double ink = ink_pixels(&x, sw, passes, TEXT_INK_PX);
+    if (ink > TEXT_INK_PX) {
+        ret = reel_err_set(err, REEL_ELIMIT, NULL,
+                           "text: its %d glyphs at font_size %g would rasterise more than %d "
+                           "million pixels (the limit per text layer)",
+                           x.n_glyphs, size, (int)(TEXT_INK_PX / 1e6));
+        goto out;
+    }
+
     line_x = malloc((size_t)x.n_lines * sizeof(*line_x));
     line_y = malloc((size_t)x.n_lines * sizeof(*line_y));
     if (!line_x || !line_y) {
@@ -838,6 +878,16 @@ int reel_raster_text_ex(struct reel_raster *r, const struct reel_text_style *sty
     }
     int w = (int)(u.x1 - u.x0), h = (int)(u.y1 - u.y0);
     int ox = (int)u.x0, oy = (int)u.y0;
+    /* The image and its coverage masks, against the job's raster budget, before allocating. */
+    int64_t need = (int64_t)w * h * (4 + 1 + (stroker ? 1 : 0) + (style->has_shadow ? 1 : 0));
+    int64_t budget = r->budget_bytes > 0 ? r->budget_bytes : REEL_RASTER_BUDGET_BYTES;
+    if (need > budget) {
+        ret = reel_err_set(err, REEL_ELIMIT, NULL,
+                           "text: its %dx%d px image needs %lld MiB, over the %lld MiB left in "
+                           "the job's raster budget",
+                           w, h, (long long)(need >> 20), (long long)(budget >> 20));
+        goto out;
+    }
     if ((ret = reel_image_alloc(out, w, h)) < 0)
         goto nomem;
     size_t plane = (size_t)w * h;

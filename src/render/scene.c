@@ -1,8 +1,10 @@
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "render/scene.h"
+#include "timeline/geometry.h"
 
 /* Re-home a rasteriser error under the layer's JSON path, keeping its code and message. */
 static int wrap_err(struct reel_err *err, int ret, const struct reel_layer *l, const char *field)
@@ -16,6 +18,68 @@ static int wrap_err(struct reel_err *err, int ret, const struct reel_layer *l, c
     else
         snprintf(err->path, sizeof(err->path), "%s", path);
     return ret;
+}
+
+/* The engines' box image for a box of bw x bh: rounded, at most 8192 px a side (as they cap it). */
+static int64_t box_bytes(double bw, double bh)
+{
+    double w = floor(bw + 0.5), h = floor(bh + 0.5);
+    w = w < 1.0 ? 1.0 : (w > 8192.0 ? 8192.0 : w);
+    h = h < 1.0 ? 1.0 : (h > 8192.0 ? 8192.0 : h);
+    return (int64_t)w * (int64_t)h * 4;
+}
+
+/* What a layer's static content and box image take when the document alone says (shapes; text
+ * and image boxes of a given size), in bytes; *field gets the field to blame. 0 when unknown. */
+static int64_t known_bytes(const struct reel_timeline *tl, const struct reel_layer *l,
+                           const char **field)
+{
+    double bw, bh;
+    switch (l->type) {
+    case REEL_LAYER_SHAPE:
+        *field = "width";
+        if (!(l->width > 0.0) || !(l->height > 0.0) || l->width > 16384.0 || l->height > 16384.0)
+            return 0; /* the rasteriser refuses it with its own message */
+        reel_layer_box(tl, l, (int)ceil(l->width), (int)ceil(l->height), &bw, &bh);
+        return (int64_t)ceil(l->width) * (int64_t)ceil(l->height) * 4 + box_bytes(bw, bh);
+    case REEL_LAYER_TEXT:
+    case REEL_LAYER_IMAGE:
+        *field = "width";
+        if (!(l->width > 0.0) || !(l->height > 0.0))
+            return 0;
+        return box_bytes(l->width, l->height);
+    default:
+        return 0;
+    }
+}
+
+static int over_budget(struct reel_err *err, const struct reel_layer *l, const char *field,
+                       int64_t need, int64_t used)
+{
+    char path[sizeof(err->path)];
+    snprintf(path, sizeof(path), "%s.%s", l->path, field);
+    const char *what = l->type == REEL_LAYER_SHAPE  ? "shape"
+                       : l->type == REEL_LAYER_TEXT ? "text"
+                                                    : "image";
+    return reel_err_set(err, REEL_ELIMIT, path,
+                        "the %s and its box image need %lld MiB, over the %lld MiB left of the "
+                        "job's raster budget of %lld MiB",
+                        what, (long long)((need + (1 << 20) - 1) >> 20),
+                        (long long)((REEL_RASTER_BUDGET_BYTES - used) >> 20),
+                        (long long)(REEL_RASTER_BUDGET_BYTES >> 20));
+}
+
+int reel_scene_check_cost(const struct reel_timeline *tl, struct reel_err *err)
+{
+    int64_t used = 0;
+    for (int i = 0; i < tl->n_layers; i++) {
+        const char *field = NULL;
+        int64_t need = known_bytes(tl, &tl->layers[i], &field);
+        if (need > REEL_RASTER_BUDGET_BYTES - used)
+            return over_budget(err, &tl->layers[i], field, need, used);
+        used += need;
+    }
+    return 0;
 }
 
 static bool needs_fonts(const struct reel_timeline *tl)
@@ -53,15 +117,28 @@ int reel_scene_init(struct reel_scene *s, const struct reel_timeline *tl,
             goto fail;
         }
     }
+    /* The raster budget: what the document says first, so that nothing is rasterised for a job
+     * that cannot fit; then each layer's content and box before (shapes, text) or as soon as
+     * (images: their size is in the file) they are known. */
+    if ((ret = reel_scene_check_cost(tl, err)) < 0)
+        goto fail;
+    int64_t used = 0;
     for (int i = 0; i < tl->n_layers; i++) {
         const struct reel_layer *l = &tl->layers[i];
+        const char *field = NULL;
+        int64_t known = known_bytes(tl, l, &field);
         switch (l->type) {
         case REEL_LAYER_TEXT:
+            reel_raster_set_budget(r, REEL_RASTER_BUDGET_BYTES - used - known);
             ret = reel_raster_text(r, &l->text, &s->content[i], err);
             if (ret < 0)
                 ret = wrap_err(err, ret, l, "text");
             break;
         case REEL_LAYER_SHAPE:
+            if (known > REEL_RASTER_BUDGET_BYTES - used) {
+                ret = over_budget(err, l, field, known, used);
+                goto fail;
+            }
             ret = reel_raster_shape(&l->shape, l->width, l->height, &s->content[i], err);
             if (ret < 0)
                 ret = wrap_err(err, ret, l, "shape");
@@ -77,6 +154,18 @@ int reel_scene_init(struct reel_scene *s, const struct reel_timeline *tl,
         }
         if (ret < 0)
             goto fail;
+        const struct reel_image *c = &s->content[i];
+        int64_t need = known;
+        if (c->data) {
+            double bw, bh;
+            reel_layer_box(tl, l, c->width, c->height, &bw, &bh);
+            need = (int64_t)c->height * c->stride + box_bytes(bw, bh);
+        }
+        if (need > REEL_RASTER_BUDGET_BYTES - used) {
+            ret = over_budget(err, l, l->type == REEL_LAYER_IMAGE ? "src" : field, need, used);
+            goto fail;
+        }
+        used += need;
     }
     reel_raster_destroy(&r);
     return 0;
