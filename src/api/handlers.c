@@ -22,9 +22,6 @@
 #include "render/render.h"
 #include "timeline/timeline.h"
 
-/* TEMPORARY until src/job/worker.c lands: a weak reference, so that reel links without it. */
-#pragma weak reel_worker_pool_stats
-
 /* ---- shared parsing ---- */
 
 /* Parse the request body into a JSON object. On failure answers and returns NULL (*res set). */
@@ -1042,7 +1039,7 @@ enum MHD_Result h_metrics(struct reel_api *api, struct MHD_Connection *c, struct
                 "reel_render_frames_per_second %.3f\n",
                 sum_s > 0 ? (double)frames / sum_s : 0.0);
     }
-    if (api->cfg.pool && reel_worker_pool_stats) {
+    if (api->cfg.pool) {
         struct reel_worker_stats ws;
         reel_worker_pool_stats(api->cfg.pool, &ws);
         fprintf(f,

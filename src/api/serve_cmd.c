@@ -31,10 +31,6 @@
 
 #define MAX_LIST 32
 
-/* TEMPORARY until src/job/worker.c lands: weak references, so that reel links without it. */
-#pragma weak reel_worker_pool_start
-#pragma weak reel_worker_pool_stop
-
 enum kind { K_NONE = 0, K_STR, K_INT, K_SIZE, K_LIST, K_SECONDS, K_RATE };
 
 struct flag {
@@ -459,11 +455,6 @@ int reel_cmd_serve(int argc, char **argv)
 
     struct reel_worker_pool *pool = NULL;
     struct reel_err err = {0};
-    if (o.workers > 0 && !reel_worker_pool_start) {
-        fprintf(stderr, "reel serve: --workers: this build has no workers\n");
-        reel_queue_destroy(&q);
-        return 1;
-    }
     if (o.workers > 0) {
         struct reel_worker_cfg wcfg = {
             .redis_url = o.redis,
@@ -540,6 +531,8 @@ int reel_cmd_serve(int argc, char **argv)
     sigwait(&sigs, &sig);
     REEL_INFO(&log, "signal %d: no new connections; draining requests and workers", sig);
     reel_api_quiesce(api);
+    if (pool)
+        reel_worker_pool_quiesce(pool); /* stop claiming; running jobs go on while we drain */
     double t0 = reel_clock_s();
     while (reel_api_in_flight(api) > 0 && reel_clock_s() - t0 < 10) {
         struct timespec ts = {0, 20 * 1000 * 1000};

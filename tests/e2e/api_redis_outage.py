@@ -1,0 +1,64 @@
+"""Redis stopped under a running `reel serve --workers 1`: every route that needs Redis answers 503
+`unavailable` with Retry-After (never a crash, never a hang), /healthz and /metrics still answer;
+Redis restarted on the same port: the same server recovers by itself, the job accepted before the
+outage is still there, and a new job renders."""
+
+import time
+
+import e2e
+from e2e import Cluster, check, log, tiny_job, wait_for
+
+
+def stop_cleanly(cl):
+    """Stop every reel process with SIGTERM; each must exit 0 (a sanitizer report or a crash in a
+    sanitizer build exits otherwise)."""
+    for p in cl.procs:
+        if p.proc is None or p.proc.poll() is not None:
+            continue
+        p.stop(timeout_s=60)
+        check(p.proc.returncode == 0, f"{p.name} exited {p.proc.returncode}:\n{p.tail(60)}")
+
+
+def test(reel_bin):
+    with Cluster(reel_bin) as cl:
+        proc, api = cl.serve(workers=1)
+        before = api.submit(tiny_job("before", seconds=1))
+        check(api.wait_terminal(before, 120)["status"] == "succeeded", "job before the outage")
+        cl.redis.kill()
+        log("redis killed")
+        calls = [("POST", "/v1/jobs", tiny_job("during")), ("GET", f"/v1/jobs/{before}", None),
+                 ("GET", "/v1/jobs", None), ("DELETE", f"/v1/jobs/{before}", None),
+                 ("GET", f"/v1/jobs/{before}/output", None), ("GET", "/v1/templates", None),
+                 ("PUT", "/v1/templates/t", tiny_job()), ("GET", "/readyz", None)]
+        for method, path, body in calls:
+            t0 = time.monotonic()
+            st, hdrs, doc = api.json(method, path, body)
+            took = time.monotonic() - t0
+            check(st == 503, f"{method} {path} with Redis down answered {st}: {doc}")
+            check(doc and doc["error"]["code"] == "unavailable", f"{method} {path}: {doc}")
+            check(int(hdrs.get("retry-after", "0")) >= 1, f"{method} {path}: no Retry-After")
+            check(took < 5, f"{method} {path} took {took:.1f} s with Redis down")
+        check(api.request("GET", "/healthz")[0] == 200, "/healthz with Redis down")
+        st, _, text = api.request("GET", "/metrics")
+        text = text.decode()
+        check(st == 200 and "reel_redis_up 0" in text, f"/metrics with Redis down: {st}")
+        errs = [line for line in text.splitlines() if line.startswith("reel_redis_errors_total")]
+        check(errs and int(errs[0].split()[1]) >= len(calls) - 1, f"redis errors: {errs}")
+        check(proc.alive(), f"reel serve died with Redis down:\n{proc.tail()}")
+        log("503 + Retry-After on every Redis route while it is down: ok")
+
+        cl.redis.start()
+        log("redis restarted")
+        wait_for(lambda: api.request("GET", "/readyz")[0] == 200, 20, "/readyz after restart")
+        check(api.status(before)["status"] == "succeeded", "the job from before the outage")
+        after = api.submit(tiny_job("after", seconds=1))
+        end = api.wait_terminal(after, 120)
+        check(end["status"] == "succeeded", f"job after the outage ended {end['status']}")
+        check(proc.alive(), "reel serve was restarted")
+        log("recovered without a restart of reel: ok")
+        stop_cleanly(cl)
+        cl.ok = True
+
+
+if __name__ == "__main__":
+    e2e.main(test)
