@@ -10,6 +10,7 @@ import os
 import signal
 import struct
 import subprocess
+import threading
 
 import e2e
 from e2e import Api, Cluster, check, log, slow_job, tiny_job, wait_for
@@ -48,6 +49,30 @@ def test_jobs(cl, api):
                                  {"Content-Type": "application/json"}, timeout=60)
     check(st == 200 and hdrs.get("content-type") == "image/png", f"frames: {st} {data[:200]!r}")
     check(png_size(data) == (160, 120), f"preview size {png_size(data)}")
+    # Previews are bounded (--preview-concurrency 1 here): of 4 at once, some wait their turn
+    # with 429 + Retry-After and at least one renders.
+    big = dict(slow_job(2), time=1.0)
+    big["output"].update(width=1920, height=1080)
+    results = []
+
+    def one():
+        try:
+            st_, h_, _ = api.request("POST", "/v1/frames", json.dumps(big),
+                                     {"Content-Type": "application/json"}, timeout=120)
+            results.append((st_, h_.get("retry-after")))
+        except OSError as e:
+            results.append((0, str(e)))
+
+    threads = [threading.Thread(target=one) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    codes = sorted(r[0] for r in results)
+    check(200 in codes and 429 in codes and set(codes) <= {200, 429},
+          f"4 concurrent previews answered {results}")
+    check(all(r[1] for r in results if r[0] == 429), "429 without Retry-After")
+    log(f"frames: PNG, and concurrent previews bounded ({codes}): ok")
 
     # --- submit and poll to succeeded; the output, full and ranged
     job = tiny_job("hello", seconds=2)

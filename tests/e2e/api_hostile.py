@@ -198,6 +198,10 @@ def test(reel_bin):
                at="output.fps")
         expect("100000 s duration", "POST", "/v1/jobs", job(duration=100000), status=400,
                code="limit_exceeded", at="output.duration")
+        kf = {"output": {"width": 160, "height": 120, "fps": 10, "duration": 1},
+              "layers": [{"type": "color", "color": "#000000", "animate": {"opacity": [
+                  {"time": i / 20000, "value": 1} for i in range(10001)]}}]}
+        expect("10001 keyframes", "POST", "/v1/jobs", kf, status=400, code="limit_exceeded")
         long_text = {"output": {"width": 160, "height": 120, "fps": 10, "duration": 1},
                      "layers": [{"type": "text", "text": "x" * 20000}]}
         expect("20000-character text", "POST", "/v1/jobs", long_text, status=400,
