@@ -485,7 +485,7 @@ static void prune_cache(const char *dir, int64_t max_bytes, const char *keep, st
             v = nv;
             cap = nc;
         }
-        snprintf(v[n].name, sizeof(v[n].name), "%s", e->d_name);
+        memcpy(v[n].name, e->d_name, nl + 1); /* nl < sizeof(name), checked above */
         v[n].size = sb.st_size;
         v[n].used_ns = (int64_t)sb.st_mtim.tv_sec * 1000000000 + sb.st_mtim.tv_nsec;
         total += sb.st_size;

@@ -1,6 +1,6 @@
 /*
  * The worker pool. cfg.concurrency slot threads each claim a job, run it and publish the result;
- * one keeper thread renews the leases of running jobs (about once a second, which is also how
+ * one keeper thread renews the leases of running jobs (twice a second, which is also how
  * soon a cancel or a lost lease is noticed), enforces the run-time limit, reclaims other workers'
  * expired leases, and one webhook thread delivers callbacks so a slow receiver never holds a
  * slot.
@@ -257,7 +257,7 @@ static void *hook_main(void *arg)
 static void *keeper_main(void *arg)
 {
     struct reel_worker_pool *p = arg;
-    int64_t beat_ms = p->lease_ms / 3 < 1000 ? p->lease_ms / 3 : 1000;
+    int64_t beat_ms = p->lease_ms / 3 < 500 ? p->lease_ms / 3 : 500;
     int64_t next_reclaim = 0;
     if (beat_ms < 50)
         beat_ms = 50;
@@ -299,8 +299,12 @@ static void *keeper_main(void *arg)
                 for (int i = 0; i < nd; i++)
                     hook_enqueue(p, p->keeper_q, done[i], &p->log);
             next_reclaim = now + (p->lease_ms / 2 < 2000 ? p->lease_ms / 2 : 2000);
+            /* Webhooks of jobs canceled while queued (the API only flags them). */
+            char hid[40];
+            for (int k = 0; k < 16 && reel_queue_hook_pop(p->keeper_q, hid) == 0; k++)
+                hook_enqueue(p, p->keeper_q, hid, &p->log);
         }
-        sleep_ms(beat_ms < 200 ? beat_ms : 200);
+        sleep_ms(beat_ms < 100 ? beat_ms : 100);
     }
     return NULL;
 }
@@ -448,7 +452,7 @@ static void run_job(struct slot *s, struct reel_claim *c)
     s->active = true;
     snprintf(s->id, sizeof(s->id), "%s", c->id);
     s->attempt = c->attempt;
-    s->next_beat_ms = now_ms() + 1000;
+    s->next_beat_ms = now_ms() + 500;
     s->deadline_ms =
         p->limits.max_job_runtime_us > 0 ? now_ms() + p->limits.max_job_runtime_us / 1000 : 0;
     atomic_store(&s->cancel, 0);
@@ -465,7 +469,7 @@ static void run_job(struct slot *s, struct reel_claim *c)
     struct reel_timeline *tl = NULL;
     struct reel_render_result res;
     memset(&res, 0, sizeof(res));
-    char dir[PATH_MAX], attempt_out[PATH_MAX + 64] = "", attempt_poster[PATH_MAX + 64] = "";
+    char dir[960], attempt_out[1024] = "", attempt_poster[1024] = "";
     const char *stage = "parse";
     int ret;
 
@@ -543,8 +547,9 @@ static void run_job(struct slot *s, struct reel_claim *c)
 
     bool terminal = false;
     if (ret == 0 && reason != STOP_CANCEL && reason != STOP_STALE) {
-        snprintf(st.output_path, sizeof(st.output_path), "%s", attempt_out);
-        snprintf(st.poster_path, sizeof(st.poster_path), "%s", attempt_poster);
+        /* Both fit: the output folder's length is checked when the pool starts. */
+        memcpy(st.output_path, attempt_out, strlen(attempt_out) + 1);
+        memcpy(st.poster_path, attempt_poster, strlen(attempt_poster) + 1);
         snprintf(st.content_type, sizeof(st.content_type), "%s", mime_of(tl->out.format));
         snprintf(st.codec, sizeof(st.codec), "%s", reel_codec_name(tl->out.codec));
         st.output_bytes = res.bytes;
@@ -741,6 +746,10 @@ int reel_worker_pool_start(const struct reel_worker_cfg *cfg, struct reel_worker
     if (!cfg || !cfg->output_dir || !cfg->output_dir[0])
         return reel_err_set(err, REEL_EINVALID_JOB, "output_dir", "an output folder is required");
     struct stat sb;
+    /* <output_dir>/<id>/output-<n>.<ext> must fit the status's 1024-byte path. */
+    if (strlen(cfg->output_dir) > 900)
+        return reel_err_set(err, REEL_EINVALID_JOB, "output_dir",
+                            "output folder path is longer than 900 bytes");
     if (stat(cfg->output_dir, &sb) != 0 || !S_ISDIR(sb.st_mode) ||
         access(cfg->output_dir, W_OK) != 0)
         return reel_err_set(err, REEL_EOUTPUT, "output_dir",

@@ -26,6 +26,8 @@
 #define REEL_KEY_META "%s:{q}:meta"       /* hash: id -> "<prio digit>|<created ms>|<tags>" */
 #define REEL_KEY_INDEX "%s:{q}:jobs:%s"   /* zset per state: id by created ms (list, stats) */
 #define REEL_KEY_METRICS "%s:{q}:metrics" /* hash: render histogram (REEL_MF_*) */
+#define REEL_KEY_HOOKS "%s:{q}:hooks"     /* list: ids finished outside a worker (canceled while
+                                             queued) whose webhook a worker delivers */
 
 /* ---- other keys ---- */
 #define REEL_KEY_IDEM "%s:idem:%s"        /* string: SHA-256(owner "\n" key) -> job id, 24 h */

@@ -554,6 +554,16 @@ int reel_queue_cancel(struct reel_queue *q, const char *id, struct reel_err *err
         /* Index clean-up; the job is already canceled in its hash, which is what claims check. */
         q_drop(q, id);
         q_index_state(q, id, created, REEL_JOB_CANCELED);
+        char hk[REEL_KEY_CAP];
+        snprintf(hk, sizeof(hk), REEL_KEY_HOOKS, q->prefix);
+        struct qargs h = {0};
+        qargs_str(&h, "RPUSH");
+        qargs_str(&h, hk);
+        qargs_str(&h, id);
+        int hret;
+        redisReply *hr = q_cmd(q, &h, &hret);
+        if (hr)
+            freeReplyObject(hr);
     }
     pthread_mutex_unlock(&q->lock);
     if (!r)
@@ -840,4 +850,26 @@ int reel_queue_template_list(struct reel_queue *q, char ***names_out, int *count
     *names_out = names;
     *count = (int)n;
     return 0;
+}
+
+int reel_queue_hook_pop(struct reel_queue *q, char id[40])
+{
+    char key[REEL_KEY_CAP];
+    snprintf(key, sizeof(key), REEL_KEY_HOOKS, q->prefix);
+    struct qargs a = {0};
+    qargs_str(&a, "LPOP");
+    qargs_str(&a, key);
+    int ret;
+    pthread_mutex_lock(&q->lock);
+    redisReply *r = q_cmd(q, &a, &ret);
+    pthread_mutex_unlock(&q->lock);
+    if (!r)
+        return ret;
+    ret = -REEL_EAGAIN;
+    if (r->type == REDIS_REPLY_STRING && r->len < 40) {
+        snprintf(id, 40, "%.*s", (int)r->len, r->str);
+        ret = q_id_valid(id) ? 0 : -REEL_EAGAIN;
+    }
+    freeReplyObject(r);
+    return ret;
 }

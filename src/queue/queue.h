@@ -130,6 +130,11 @@ int reel_queue_list(struct reel_queue *q, enum reel_job_state state, int limit, 
  * when the worker stops. -REEL_ECONFLICT when already finished, -REEL_ENOT_FOUND.
  */
 int reel_queue_cancel(struct reel_queue *q, const char *id, struct reel_err *err);
+/*
+ * Jobs that reached a terminal state outside a worker (canceled while queued) are listed for a
+ * worker to deliver their webhooks. Pop one id: 0 with id filled, -REEL_EAGAIN when none.
+ */
+int reel_queue_hook_pop(struct reel_queue *q, char id[40]);
 /* Append lines to / read the job's own log (kept as long as its status). */
 int reel_queue_log_append(struct reel_queue *q, const char *id, const char *line);
 int reel_queue_log_read(struct reel_queue *q, const char *id, char **text_out, struct reel_err *err);

@@ -36,12 +36,13 @@ static char g_out[512];
 #define SMALL_JOB                                                                          \
     "{\"output\":{\"width\":320,\"height\":240,\"fps\":10,\"duration\":1,\"poster\":0.5}," \
     "\"layers\":[{\"type\":\"color\",\"color\":\"#ff0000\"}]}"
-/* About two minutes of encoding on the cpu engine: long enough to be interrupted. */
+/* A minute of 1080p: well over a minute to render on a small machine, long enough to be
+ * interrupted. (x264's slowest presets take about a second to close; medium does not.) */
 #define LONG_JOB                                                                                   \
-    "{\"output\":{\"width\":1280,\"height\":720,\"fps\":30,\"duration\":60,"                       \
-    "\"preset\":\"veryslow\"},\"layers\":[{\"type\":\"color\",\"color\":\"#203040\"},"             \
+    "{\"output\":{\"width\":1920,\"height\":1080,\"fps\":30,\"duration\":60,"                      \
+    "\"preset\":\"medium\"},\"layers\":[{\"type\":\"color\",\"color\":\"#203040\"},"               \
     "{\"type\":\"shape\",\"shape\":\"ellipse\",\"width\":300,\"height\":200,\"fill\":\"#ffcc00\"," \
-    "\"animate\":{\"x\":[{\"time\":0,\"value\":0},{\"time\":60,\"value\":1280}]}}]}"
+    "\"animate\":{\"x\":[{\"time\":0,\"value\":0},{\"time\":60,\"value\":1920}]}}]}"
 
 static int64_t mono_ms(void)
 {
@@ -356,6 +357,26 @@ static void test_cancel_timeout_release(void)
     struct reel_err err;
     submit(q, LONG_JOB, NULL, id);
     CHECK(wait_state(q, id, REEL_JOB_RUNNING, 10000, &st) == 0);
+
+    /* Canceled while queued (the only slot is busy): never starts, its webhook still comes. */
+    struct receiver rc;
+    CHECK(receiver_start(&rc, 0) == 0);
+    char qid[40], url[128];
+    snprintf(url, sizeof(url), "http://127.0.0.1:%d/hook", rc.port);
+    submit(q, SMALL_JOB, url, qid);
+    CHECK_INT_EQ(reel_queue_cancel(q, qid, &err), 0);
+    int64_t hook_until = mono_ms() + 10000;
+    while (atomic_load(&rc.hook_ok) == 0 && mono_ms() < hook_until)
+        msleep(50);
+    CHECK_INT_EQ(atomic_load(&rc.hook_ok), 1);
+    pthread_mutex_lock(&rc.lock);
+    CHECK(rc.body && strstr(rc.body, "\"status\":\"canceled\"") != NULL);
+    pthread_mutex_unlock(&rc.lock);
+    receiver_stop(&rc);
+    CHECK_INT_EQ(reel_queue_status(q, qid, &st, &err), 0);
+    CHECK_INT_EQ(st.attempt, 0);
+    CHECK_INT_EQ(st.state, REEL_JOB_CANCELED);
+
     int64_t until = mono_ms() + 10000;
     while (mono_ms() < until && reel_queue_status(q, id, &st, &err) == 0 && st.frames_done < 3)
         msleep(50);
