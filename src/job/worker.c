@@ -252,13 +252,60 @@ static void *hook_main(void *arg)
     return NULL;
 }
 
+/* ---- output retention ---- */
+
+static void remove_tree(int parent, const char *name)
+{
+    int fd = openat(parent, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW);
+    DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+    struct dirent *e;
+    while (d && (e = readdir(d))) {
+        if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
+            continue;
+        if (unlinkat(dirfd(d), e->d_name, 0) != 0 && errno == EISDIR)
+            remove_tree(dirfd(d), e->d_name);
+    }
+    if (d)
+        closedir(d);
+    else if (fd >= 0)
+        close(fd);
+    unlinkat(parent, name, AT_REMOVEDIR);
+}
+
+/*
+ * Remove job folders (named by a job id) not modified for keep_ms: the status of such a job has
+ * expired too. Several workers sharing the volume may do this at once; each removal is harmless
+ * to repeat.
+ */
+static void prune_outputs(const char *dir, int64_t keep_ms, struct reel_log *log)
+{
+    DIR *d = opendir(dir);
+    struct dirent *e;
+    time_t cutoff = time(NULL) - (time_t)(keep_ms / 1000);
+    while (d && (e = readdir(d))) {
+        size_t n = strlen(e->d_name);
+        if (n != 32 || strspn(e->d_name, "0123456789abcdef") != n)
+            continue;
+        struct stat sb;
+        if (fstatat(dirfd(d), e->d_name, &sb, AT_SYMLINK_NOFOLLOW) != 0 || !S_ISDIR(sb.st_mode) ||
+            sb.st_mtime > cutoff)
+            continue;
+        remove_tree(dirfd(d), e->d_name);
+        REEL_INFO(log, "outputs: removed %s/%s (older than %lld s)", dir, e->d_name,
+                  (long long)(keep_ms / 1000));
+    }
+    if (d)
+        closedir(d);
+}
+
 /* ---- the keeper: leases, cancels, run-time limit, reclaim ---- */
 
 static void *keeper_main(void *arg)
 {
     struct reel_worker_pool *p = arg;
     int64_t beat_ms = p->lease_ms / 3 < 500 ? p->lease_ms / 3 : 500;
-    int64_t next_reclaim = 0;
+    int64_t next_reclaim = 0, next_prune = 0;
+    int64_t keep_ms = p->cfg.keep_outputs_ms ? p->cfg.keep_outputs_ms : 7LL * 24 * 3600 * 1000;
     if (beat_ms < 50)
         beat_ms = 50;
     while (!atomic_load(&p->finishing)) {
@@ -303,6 +350,10 @@ static void *keeper_main(void *arg)
             char hid[40];
             for (int k = 0; k < 16 && reel_queue_hook_pop(p->keeper_q, hid) == 0; k++)
                 hook_enqueue(p, p->keeper_q, hid, &p->log);
+        }
+        if (keep_ms > 0 && now >= next_prune && !atomic_load(&p->stopping)) {
+            prune_outputs(p->output_dir, keep_ms, &p->log);
+            next_prune = now + 10 * 60 * 1000;
         }
         sleep_ms(beat_ms < 100 ? beat_ms : 100);
     }

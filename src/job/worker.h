@@ -41,6 +41,8 @@ struct reel_worker_cfg {
     int64_t retry_base_ms;            /* first retry delay, doubled per attempt; 0 = 2000 */
     int webhook_tries;                /* 0 = 5 */
     int64_t webhook_base_delay_ms;    /* first webhook retry delay, doubled; 0 = 1000 */
+    int64_t keep_outputs_ms;          /* job folders in output_dir older than this are removed
+                                         (SPEC 5: outputs kept 7 days); 0 = 7 days, < 0 = never */
     struct reel_log *log;             /* parent logger; borrowed for the pool's lifetime */
 };
 

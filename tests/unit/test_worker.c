@@ -7,6 +7,7 @@
  * webhook receiver that fails twice before accepting (delivered once, signature valid).
  */
 #include <dirent.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <pthread.h>
@@ -261,6 +262,20 @@ static void test_render_and_webhook(void)
 {
     struct receiver rc;
     CHECK(receiver_start(&rc, 2) == 0);
+    /* Outputs are kept 7 days: an older job folder goes, other folders stay. */
+    char old_dir[700], keep_dir[700], old_file[800];
+    snprintf(old_dir, sizeof(old_dir), "%s/0123456789abcdef0123456789abcdef", g_out);
+    snprintf(keep_dir, sizeof(keep_dir), "%s/not-a-job", g_out);
+    snprintf(old_file, sizeof(old_file), "%s/output-1.mp4", old_dir);
+    mkdir(old_dir, 0755);
+    mkdir(keep_dir, 0755);
+    FILE *f = fopen(old_file, "w");
+    if (f)
+        fclose(f);
+    struct timespec eight_days[2] = {{time(NULL) - 8 * 86400, 0}, {time(NULL) - 8 * 86400, 0}};
+    utimensat(AT_FDCWD, old_dir, eight_days, 0);
+    utimensat(AT_FDCWD, keep_dir, eight_days, 0);
+
     struct reel_queue *q = open_queue("w1");
     struct reel_worker_pool *p = start_pool("w1", 2, 0, NULL);
     char id[40], bad_id[40], url[128];
@@ -289,6 +304,10 @@ static void test_render_and_webhook(void)
     bool partial;
     CHECK_INT_EQ(count_files(id, &partial), 2);
     CHECK(!partial);
+
+    struct stat sb;
+    CHECK(stat(old_dir, &sb) != 0);
+    CHECK(stat(keep_dir, &sb) == 0);
 
     /* The job's own log: its lines carry its id. */
     char *log = NULL;
