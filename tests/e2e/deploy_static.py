@@ -161,6 +161,9 @@ known = set()
 for path in glob.glob(f"{SRC}/src/**/*.[ch]", recursive=True):
     known |= set(re.findall(r"\bREEL_[A-Z0-9_]+\b", read(path)))
 help_text = ""
+if REEL and not os.access(REEL, os.X_OK):
+    bad(f"{REEL} is not an executable reel")
+    REEL = None
 if REEL:
     for args in (["help"], ["serve", "--help"], ["worker", "--help"]):
         r = subprocess.run([REEL, *args], capture_output=True, text=True, timeout=30)
