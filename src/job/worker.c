@@ -59,9 +59,25 @@ struct slot {
     int64_t next_beat_ms;
     atomic_int cancel;
     atomic_int reason;
-    /* Progress throttle (render thread only). */
-    double last_progress_s;
+    bool locks_ready;
+    uint64_t gen; /* which job the pending lines belong to (guarded by out_lock) */
+    /* The job's log lines and latest progress, written by the job's threads and sent to Redis
+     * by the keeper, so that a slow or unreachable Redis never stalls a render. out_lock guards
+     * them; flush_lock makes one flusher at a time (keeping lines in order). */
+    pthread_mutex_t out_lock, flush_lock;
+    struct line *lines, **lines_tail;
+    int n_lines, dropped_lines;
+    bool has_progress;
+    struct reel_progress progress;
+    int64_t last_progress_ms;
 };
+
+struct line {
+    struct line *next;
+    char text[];
+};
+
+#define MAX_PENDING_LINES 2000
 
 struct hook {
     struct hook *next;
@@ -252,6 +268,9 @@ static void *hook_main(void *arg)
     return NULL;
 }
 
+static void flush_slot(struct slot *s, struct reel_queue *q, const char *id, int attempt,
+                       uint64_t gen, bool final);
+
 /* ---- output retention ---- */
 
 static void remove_tree(int parent, const char *name)
@@ -316,12 +335,18 @@ static void *keeper_main(void *arg)
             int attempt;
             pthread_mutex_lock(&p->lock);
             bool due = s->active && now >= s->next_beat_ms;
+            bool active = s->active;
             bool late = s->active && s->deadline_ms && now >= s->deadline_ms;
             memcpy(id, s->id, sizeof(id));
             attempt = s->attempt;
+            pthread_mutex_lock(&s->out_lock);
+            uint64_t gen = s->gen;
+            pthread_mutex_unlock(&s->out_lock);
             if (due)
                 s->next_beat_ms = now + beat_ms;
             pthread_mutex_unlock(&p->lock);
+            if (active)
+                flush_slot(s, p->keeper_q, id, attempt, gen, false);
             if (late && atomic_load(&s->reason) == STOP_NONE) {
                 atomic_store(&s->reason, STOP_TIMEOUT);
                 atomic_store(&s->cancel, 1);
@@ -372,29 +397,88 @@ struct job_ctx {
 static void job_sink(void *opaque, const char *line)
 {
     struct job_ctx *j = opaque;
+    struct slot *s = j->slot;
     size_t n = strlen(line);
     /* Lines are stored without their trailing newline; the log route adds one per line. */
-    char buf[2048];
-    snprintf(buf, sizeof(buf), "%.*s", (int)(n && line[n - 1] == '\n' ? n - 1 : n), line);
-    reel_queue_log_append(j->slot->q, j->id, buf);
+    if (n && line[n - 1] == '\n')
+        n--;
+    struct line *l = malloc(sizeof(*l) + n + 1);
+    pthread_mutex_lock(&s->out_lock);
+    if (l && s->n_lines < MAX_PENDING_LINES) {
+        memcpy(l->text, line, n);
+        l->text[n] = '\0';
+        l->next = NULL;
+        *s->lines_tail = l;
+        s->lines_tail = &l->next;
+        s->n_lines++;
+        l = NULL;
+    } else {
+        s->dropped_lines++;
+    }
+    pthread_mutex_unlock(&s->out_lock);
+    free(l);
 }
 
 static void on_progress(void *opaque, const struct reel_progress *pr)
 {
-    struct job_ctx *j = opaque;
-    struct slot *s = j->slot;
-    bool last = pr->frames_done == pr->frames_total;
-    /* At most 4 writes a second, whatever the render loop's own pace. */
-    if (!last && pr->elapsed_s - s->last_progress_s < 0.25)
+    struct slot *s = ((struct job_ctx *)opaque)->slot;
+    pthread_mutex_lock(&s->out_lock);
+    s->progress = *pr;
+    s->has_progress = true;
+    pthread_mutex_unlock(&s->out_lock);
+}
+
+/*
+ * Send the slot's pending log lines and (at most 4 times a second) its progress to Redis. Lines
+ * that cannot be sent (Redis unreachable) are dropped with a count, never held back from the
+ * render. A refused progress write means the attempt is stale: the job stops.
+ */
+static void flush_slot(struct slot *s, struct reel_queue *q, const char *id, int attempt,
+                       uint64_t gen, bool final)
+{
+    pthread_mutex_lock(&s->flush_lock);
+    pthread_mutex_lock(&s->out_lock);
+    if (gen != s->gen) { /* that job is over; its lines were flushed by its own thread */
+        pthread_mutex_unlock(&s->out_lock);
+        pthread_mutex_unlock(&s->flush_lock);
         return;
-    s->last_progress_s = pr->elapsed_s;
-    double frac = pr->frames_total ? (double)pr->frames_done / (double)pr->frames_total : 1;
-    int ret = reel_queue_progress(s->q, j->id, j->attempt, frac, pr->frames_done, pr->frames_total,
-                                  pr->fps, pr->eta_s);
-    if (ret == -REEL_ECONFLICT) {
-        atomic_store(&s->reason, STOP_STALE);
-        atomic_store(&s->cancel, 1);
     }
+    struct line *lines = s->lines;
+    int dropped = s->dropped_lines;
+    s->lines = NULL;
+    s->lines_tail = &s->lines;
+    s->n_lines = 0;
+    s->dropped_lines = 0;
+    struct reel_progress pr = s->progress;
+    int64_t now = now_ms();
+    bool send_progress = s->has_progress && !final && now - s->last_progress_ms >= 250;
+    if (send_progress) {
+        s->has_progress = false;
+        s->last_progress_ms = now;
+    }
+    pthread_mutex_unlock(&s->out_lock);
+
+    bool down = false;
+    for (struct line *l = lines, *next; l; l = next) {
+        next = l->next;
+        if (!down && reel_queue_log_append(q, id, l->text) == -REEL_EUNAVAILABLE)
+            down = true;
+        free(l);
+    }
+    if (dropped && !down) {
+        char msg[96];
+        snprintf(msg, sizeof(msg), "(%d log lines dropped)", dropped);
+        reel_queue_log_append(q, id, msg);
+    }
+    if (send_progress) {
+        double frac = pr.frames_total ? (double)pr.frames_done / (double)pr.frames_total : 1;
+        if (reel_queue_progress(q, id, attempt, frac, pr.frames_done, pr.frames_total, pr.fps,
+                                pr.eta_s) == -REEL_ECONFLICT) {
+            atomic_store(&s->reason, STOP_STALE);
+            atomic_store(&s->cancel, 1);
+        }
+    }
+    pthread_mutex_unlock(&s->flush_lock);
 }
 
 static void remove_quiet(const char *path)
@@ -508,7 +592,12 @@ static void run_job(struct slot *s, struct reel_claim *c)
         p->limits.max_job_runtime_us > 0 ? now_ms() + p->limits.max_job_runtime_us / 1000 : 0;
     atomic_store(&s->cancel, 0);
     atomic_store(&s->reason, STOP_NONE);
-    s->last_progress_s = -1;
+    pthread_mutex_lock(&s->out_lock);
+    s->gen++;
+    s->last_progress_ms = 0;
+    s->has_progress = false;
+    uint64_t gen = s->gen;
+    pthread_mutex_unlock(&s->out_lock);
     p->stats.jobs_running++;
     pthread_mutex_unlock(&p->lock);
     reel_log_set_thread_logger(&j.log);
@@ -597,6 +686,8 @@ static void run_job(struct slot *s, struct reel_claim *c)
     st.frames_total = tl ? reel_timeline_frame_count(tl) : 0;
 
     bool terminal = false;
+    /* The job's log is complete up to here by the time its state turns terminal. */
+    flush_slot(s, s->q, c->id, c->attempt, gen, true);
     if (ret == 0 && reason != STOP_CANCEL && reason != STOP_STALE) {
         /* Both fit: the output folder's length is checked when the pool starts. */
         memcpy(st.output_path, attempt_out, strlen(attempt_out) + 1);
@@ -677,6 +768,7 @@ static void run_job(struct slot *s, struct reel_claim *c)
         hook_enqueue(p, s->q, c->id, &j.log);
 
     reel_log_set_thread_logger(NULL);
+    flush_slot(s, s->q, c->id, c->attempt, gen, true);
     pthread_mutex_lock(&p->lock);
     s->active = false;
     p->stats.jobs_running--;
@@ -761,8 +853,17 @@ static void pool_free(struct reel_worker_pool *p)
 {
     if (!p)
         return;
-    for (int i = 0; i < p->n_slots; i++)
+    for (int i = 0; p->slots && i < p->n_slots; i++) {
         reel_queue_destroy(&p->slots[i].q);
+        for (struct line *l = p->slots[i].lines, *next; l; l = next) {
+            next = l->next;
+            free(l);
+        }
+        if (p->slots[i].locks_ready) {
+            pthread_mutex_destroy(&p->slots[i].out_lock);
+            pthread_mutex_destroy(&p->slots[i].flush_lock);
+        }
+    }
     free(p->slots);
     reel_queue_destroy(&p->keeper_q);
     reel_queue_destroy(&p->hook_q);
@@ -857,6 +958,10 @@ int reel_worker_pool_start(const struct reel_worker_cfg *cfg, struct reel_worker
     for (int i = 0; i < p->n_slots; i++) {
         p->slots[i].pool = p;
         p->slots[i].index = i;
+        pthread_mutex_init(&p->slots[i].out_lock, NULL);
+        pthread_mutex_init(&p->slots[i].flush_lock, NULL);
+        p->slots[i].lines_tail = &p->slots[i].lines;
+        p->slots[i].locks_ready = true;
         if (!(p->slots[i].q = open_queue(p))) {
             ret = reel_err_set(err, REEL_ENOMEM, NULL, "out of memory");
             goto fail;

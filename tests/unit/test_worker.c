@@ -312,8 +312,17 @@ static void test_render_and_webhook(void)
     /* The job's own log: its lines carry its id. */
     char *log = NULL;
     struct reel_err err;
-    CHECK_INT_EQ(reel_queue_log_read(q, id, &log, &err), 0);
+    /* The outcome line follows the state change by a moment. */
+    for (int i = 0; i < 40; i++) {
+        free(log);
+        log = NULL;
+        CHECK_INT_EQ(reel_queue_log_read(q, id, &log, &err), 0);
+        if (log && strstr(log, "succeeded"))
+            break;
+        msleep(50);
+    }
     CHECK(log && strstr(log, "succeeded") != NULL);
+    CHECK(log && strstr(log, "using engine cpu") != NULL);
     char tag[64];
     snprintf(tag, sizeof(tag), "job=%s", id);
     CHECK(log && strstr(log, tag) != NULL);
