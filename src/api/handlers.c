@@ -7,6 +7,7 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -757,6 +758,115 @@ out:
     return res;
 }
 
+/*
+ * A preview renders on its own thread while MHD holds the connection suspended, so the HTTP thread
+ * that took the request goes on serving its other connections. The thread resolves the media
+ * (URLs may be fetched), renders into a temporary PNG, then resumes the connection; MHD calls the
+ * handler again and preview_reply answers.
+ */
+struct preview {
+    struct reel_api *api;
+    struct MHD_Connection *c;
+    struct reel_timeline *tl;
+    double t_s;
+    char png[PATH_MAX];
+    int ret;
+    struct reel_errlist errs;
+    struct reel_render_result res;
+};
+
+static void *preview_main(void *arg)
+{
+    struct preview *pv = arg;
+    struct reel_api *api = pv->api;
+    struct MHD_Connection *c = pv->c;
+    static const char *const no_root[] = {"/nonexistent/reel-no-asset-root", NULL};
+    struct reel_assets_cfg acfg = {
+        .roots = api->roots[0] ? (const char *const *)api->roots : no_root, .limits = &api->limits};
+    pv->ret = reel_assets_resolve_timeline(&acfg, pv->tl, &api->log, &pv->errs);
+    if (pv->ret == 0 && (int64_t)llround(pv->t_s * 1e6) >= pv->tl->out.duration_us)
+        pv->ret = reel_errlist_add(&pv->errs, REEL_EINVALID_JOB, "time",
+                                   "time %g s is outside the video (0 to %.3f s)", pv->t_s,
+                                   pv->tl->out.duration_us / 1e6);
+    int fd = -1;
+    if (pv->ret == 0) {
+        if ((size_t)snprintf(pv->png, sizeof(pv->png), "%.*s/reel-preview-XXXXXX.png",
+                             PATH_MAX - 64, api->tmp_dir) < sizeof(pv->png))
+            fd = mkstemps(pv->png, 4);
+        if (fd < 0) {
+            REEL_ERROR(&api->log, "job=preview stage=preview cannot create a file in %s: %s",
+                       api->tmp_dir, strerror(errno));
+            pv->png[0] = 0;
+            pv->ret = reel_err_set(&pv->res.err, REEL_EINTERNAL, NULL,
+                                   "cannot create a temporary file for the preview");
+        } else {
+            close(fd);
+        }
+    }
+    if (pv->ret == 0) {
+        struct reel_log log;
+        reel_log_init(&log, &api->log, "preview", "render");
+        struct reel_render_opts ro = {.tl = pv->tl,
+                                      .engine = api->cfg.engine,
+                                      .gpu_index = -1,
+                                      .log = &log,
+                                      .cancel = &api->preview_cancel};
+        pv->ret = reel_render_still(&ro, (int64_t)llround(pv->t_s * 1e6), pv->png, &pv->res);
+        if (pv->ret < 0)
+            REEL_WARN(&api->log, "job=preview stage=%s preview failed: %s", pv->res.stage,
+                      pv->res.err.msg);
+    }
+    reel_timeline_destroy(&pv->tl);
+    atomic_fetch_sub(&api->previews, 1);
+    /* pv belongs to the request from here on: it may be freed as soon as MHD resumes. */
+    MHD_resume_connection(c);
+    atomic_fetch_sub(&api->preview_threads, 1);
+    return NULL;
+}
+
+void api_preview_free(struct preview **p)
+{
+    struct preview *pv = *p;
+    if (!pv)
+        return;
+    if (pv->png[0])
+        unlink(pv->png);
+    reel_timeline_destroy(&pv->tl);
+    reel_errlist_uninit(&pv->errs);
+    free(pv);
+    *p = NULL;
+}
+
+enum MHD_Result api_preview_reply(struct reel_api *api, struct MHD_Connection *c, struct req *r)
+{
+    struct preview *pv = r->preview;
+    if (pv->ret < 0 && pv->errs.count)
+        return api_reply_errlist(api, c, r, &pv->errs);
+    if (pv->ret < 0) {
+        int code = pv->res.err.code ? pv->res.err.code : -pv->ret;
+        return api_reply_error(api, c, r, api_status_of(code), code, pv->res.err.path, "%s",
+                               pv->res.err.msg[0] ? pv->res.err.msg : "render failed");
+    }
+    int fd = open(pv->png, O_RDONLY | O_CLOEXEC);
+    struct stat sb;
+    if (fd < 0 || fstat(fd, &sb) || sb.st_size <= 0) {
+        if (fd >= 0)
+            close(fd);
+        return api_reply_error(api, c, r, 500, REEL_EINTERNAL, NULL, "the preview was not written");
+    }
+    unlink(pv->png); /* the open fd keeps the data until MHD has sent it */
+    pv->png[0] = 0;
+    struct MHD_Response *resp = MHD_create_response_from_fd((size_t)sb.st_size, fd);
+    if (!resp) {
+        close(fd);
+        return MHD_NO;
+    }
+    MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "image/png");
+    MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+    MHD_add_response_header(resp, "X-Reel-Engine", pv->res.engine);
+    return api_reply(api, c, r, 200, resp);
+}
+
 enum MHD_Result h_frames(struct reel_api *api, struct MHD_Connection *c, struct req *r)
 {
     if (atomic_fetch_add(&api->previews, 1) >= api->cfg.max_previews) {
@@ -768,7 +878,6 @@ enum MHD_Result h_frames(struct reel_api *api, struct MHD_Connection *c, struct 
     enum MHD_Result res;
     struct reel_errlist errs = {0};
     struct reel_timeline *tl = NULL;
-    char png[PATH_MAX] = "";
     cJSON *root = parse_body(api, c, r, &res);
     if (!root)
         goto out;
@@ -779,75 +888,46 @@ enum MHD_Result h_frames(struct reel_api *api, struct MHD_Connection *c, struct 
         reel_errlist_add(&errs, REEL_EINVALID_JOB, "time",
                          "time (seconds, a number >= 0) is required for a preview frame");
     struct reel_parse_opts po = {.limits = &api->limits};
-    if (reel_timeline_from_json(root, &po, &tl, &errs) == 0) {
-        bool has_urls = false;
-        if (reel_api_check_srcs(tl, (const char *const *)api->allow, &has_urls, &errs) == 0) {
-            static const char *const no_root[] = {"/nonexistent/reel-no-asset-root", NULL};
-            struct reel_assets_cfg acfg = {.roots = api->roots[0] ? (const char *const *)api->roots
-                                                                  : no_root,
-                                           .limits = &api->limits};
-            reel_assets_resolve_timeline(&acfg, tl, &api->log, &errs);
-        }
-    }
-    if (!errs.count && tl && (int64_t)llround(t * 1e6) >= tl->out.duration_us)
+    bool has_urls = false;
+    if (reel_timeline_from_json(root, &po, &tl, &errs) == 0)
+        reel_api_check_srcs(tl, (const char *const *)api->allow, &has_urls, &errs);
+    if (!errs.count && tl && tl->out.duration_us > 0 &&
+        (int64_t)llround(t * 1e6) >= tl->out.duration_us)
         reel_errlist_add(&errs, REEL_EINVALID_JOB, "time",
-                         "time %g s is outside the video (0 to "
-                         "%.3f s)",
-                         t, tl->out.duration_us / 1e6);
+                         "time %g s is outside the video (0 to %.3f s)", t,
+                         tl->out.duration_us / 1e6);
     if (errs.count) {
         res = api_reply_errlist(api, c, r, &errs);
         goto out;
     }
-    int fd = -1;
-    if ((size_t)snprintf(png, sizeof(png), "%.*s/reel-preview-XXXXXX.png", PATH_MAX - 64,
-                         api->tmp_dir) < sizeof(png))
-        fd = mkstemps(png, 4);
-    if (fd < 0) {
-        REEL_ERROR(&api->log, "stage=preview cannot create a file in %s: %s", api->tmp_dir,
-                   strerror(errno));
-        png[0] = 0;
-        res = api_reply_error(api, c, r, 500, REEL_EINTERNAL, NULL,
-                              "cannot create a temporary file for the preview");
-        goto out;
-    }
-    close(fd);
-    struct reel_log log;
-    reel_log_init(&log, &api->log, "preview", "render");
-    struct reel_render_opts ro = {
-        .tl = tl, .engine = api->cfg.engine, .gpu_index = -1, .log = &log};
-    struct reel_render_result rres;
-    memset(&rres, 0, sizeof(rres));
-    int ret = reel_render_still(&ro, (int64_t)llround(t * 1e6), png, &rres);
-    if (ret < 0) {
-        unsigned st = api_status_of(rres.err.code ? rres.err.code : ret);
-        REEL_WARN(&api->log, "job=preview stage=%s preview failed: %s", rres.stage, rres.err.msg);
-        res = api_reply_error(api, c, r, st, rres.err.code ? rres.err.code : -ret, rres.err.path,
-                              "%s", rres.err.msg[0] ? rres.err.msg : "render failed");
-        goto out;
-    }
-    fd = open(png, O_RDONLY | O_CLOEXEC);
-    struct stat sb;
-    if (fd < 0 || fstat(fd, &sb) || sb.st_size <= 0) {
-        if (fd >= 0)
-            close(fd);
-        res = api_reply_error(api, c, r, 500, REEL_EINTERNAL, NULL, "the preview was not written");
-        goto out;
-    }
-    unlink(png); /* the open fd keeps the data until MHD has sent it */
-    png[0] = 0;
-    struct MHD_Response *resp = MHD_create_response_from_fd((size_t)sb.st_size, fd);
-    if (!resp) {
-        close(fd);
+    struct preview *pv = calloc(1, sizeof(*pv));
+    if (!pv) {
         res = MHD_NO;
         goto out;
     }
-    MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "image/png");
-    MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
-    MHD_add_response_header(resp, "X-Reel-Engine", rres.engine);
-    res = api_reply(api, c, r, 200, resp);
+    pv->api = api;
+    pv->c = c;
+    pv->tl = tl;
+    pv->t_s = t;
+    tl = NULL;
+    r->preview = pv;
+    atomic_fetch_add(&api->preview_threads, 1);
+    MHD_suspend_connection(c);
+    pthread_t th;
+    pthread_attr_t attr;
+    pthread_attr_init(&attr);
+    pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+    if (pthread_create(&th, &attr, preview_main, pv) != 0) {
+        pv->ret = reel_err_set(&pv->res.err, REEL_EINTERNAL, NULL, "cannot start a preview");
+        atomic_fetch_sub(&api->previews, 1);
+        MHD_resume_connection(c);
+        atomic_fetch_sub(&api->preview_threads, 1);
+    }
+    pthread_attr_destroy(&attr);
+    reel_errlist_uninit(&errs);
+    cJSON_Delete(root);
+    return MHD_YES; /* answered by api_preview_reply once the thread resumes the connection */
 out:
-    if (png[0])
-        unlink(png);
     reel_timeline_destroy(&tl);
     reel_errlist_uninit(&errs);
     cJSON_Delete(root);

@@ -3,6 +3,7 @@
 #define REEL_API_INTERNAL_H
 
 #include <limits.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 
@@ -34,6 +35,15 @@ enum route_id {
 
 #define MAX_STATUS 600
 
+/* One open connection, for the request deadline (server.c). */
+struct conn_track {
+    struct conn_track *prev, *next;
+    int fd;
+    double idle_since; /* start, or end of the last request: headers are due within the deadline */
+    bool in_request;   /* headers received; the body and the answer have their own limits */
+    bool reaped;
+};
+
 struct reel_api {
     struct reel_api_cfg cfg;
     struct reel_limits limits;
@@ -47,10 +57,20 @@ struct reel_api {
     struct MHD_Daemon *daemon;
     int port;
     atomic_int in_flight;
-    atomic_int previews;
+    atomic_int previews;        /* preview slots taken */
+    atomic_int preview_threads; /* preview threads alive (the daemon stops after them) */
+    atomic_int preview_cancel;  /* set at stop: previews end early */
     atomic_llong http[R_COUNT + 1][MAX_STATUS]; /* requests by route (R_COUNT: unmatched), code */
     atomic_llong redis_errors;
     struct reel_log log;
+    /* Connections whose request headers have not arrived within cfg.request_timeout_s are shut
+     * down by the reaper thread (a client dripping its headers holds no slot for long). */
+    pthread_mutex_t conns_lock;
+    pthread_cond_t reaper_cond;
+    struct conn_track conns; /* list head */
+    pthread_t reaper;
+    bool has_reaper, stopping;
+    atomic_llong reaped;
 };
 
 /* Per-request state: MHD's per-request slot; freed in the completion callback. */
@@ -64,6 +84,8 @@ struct req {
     double t0;
     char owner[33];
     int status;
+    struct conn_track *track; /* the connection's, or NULL */
+    struct preview *preview;  /* POST /v1/frames: the render running for this request */
 };
 
 typedef enum MHD_Result (*route_fn)(struct reel_api *api, struct MHD_Connection *c, struct req *r);
@@ -86,6 +108,12 @@ enum MHD_Result api_reply_queue_err(struct reel_api *api, struct MHD_Connection 
                                     int ret, const struct reel_err *e, const char *what);
 /* HTTP status for an error code. */
 unsigned api_status_of(int code);
+
+/* Previews (handlers.c): the answer once the render thread resumed the connection, and the
+ * request's cleanup. */
+struct preview;
+enum MHD_Result api_preview_reply(struct reel_api *api, struct MHD_Connection *c, struct req *r);
+void api_preview_free(struct preview **p);
 
 /* Handlers (handlers.c). */
 enum MHD_Result h_jobs_post(struct reel_api *, struct MHD_Connection *, struct req *);

@@ -13,6 +13,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "api/internal.h"
@@ -391,6 +392,14 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         r->t0 = reel_clock_s();
         *con_cls = r;
         atomic_fetch_add(&api->in_flight, 1);
+        const union MHD_ConnectionInfo *ci =
+            MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+        r->track = ci ? ci->socket_context : NULL;
+        if (r->track) {
+            pthread_mutex_lock(&api->conns_lock);
+            r->track->in_request = true;
+            pthread_mutex_unlock(&api->conns_lock);
+        }
         return begin(api, c, r, url, method);
     }
     if (*upload_size) {
@@ -436,6 +445,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     }
     if (r->answered)
         return MHD_YES;
+    if (r->preview)
+        return api_preview_reply(api, c, r);
     if (r->too_large)
         return api_reply_error(api, c, r, 413, REEL_ETOO_LARGE, NULL,
                                "the request body is larger than the limit of %zu bytes "
@@ -458,10 +469,78 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
     REEL_DEBUG(&api->log, "stage=http route=\"%s\" status=%d %.1f ms%s", api_route_label(r->route),
                r->status, (reel_clock_s() - r->t0) * 1e3,
                toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? "" : " (connection ended early)");
+    if (r->track) {
+        pthread_mutex_lock(&api->conns_lock);
+        r->track->in_request = false;
+        r->track->idle_since = reel_clock_s();
+        pthread_mutex_unlock(&api->conns_lock);
+    }
+    api_preview_free(&r->preview);
     free(r->body);
     free(r);
     *con_cls = NULL;
     atomic_fetch_sub(&api->in_flight, 1);
+}
+
+static void on_connection(void *cls, struct MHD_Connection *c, void **socket_context,
+                          enum MHD_ConnectionNotificationCode toe)
+{
+    struct reel_api *api = cls;
+    if (toe == MHD_CONNECTION_NOTIFY_STARTED) {
+        struct conn_track *t = calloc(1, sizeof(*t));
+        const union MHD_ConnectionInfo *ci =
+            MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
+        if (!t || !ci) {
+            free(t);
+            return;
+        }
+        t->fd = ci->connect_fd;
+        t->idle_since = reel_clock_s();
+        pthread_mutex_lock(&api->conns_lock);
+        t->next = api->conns.next;
+        t->prev = &api->conns;
+        api->conns.next->prev = t;
+        api->conns.next = t;
+        pthread_mutex_unlock(&api->conns_lock);
+        *socket_context = t;
+    } else if (toe == MHD_CONNECTION_NOTIFY_CLOSED) {
+        /* MHD closes the socket after this callback, so the reaper never sees a reused fd. */
+        struct conn_track *t = *socket_context;
+        if (!t)
+            return;
+        pthread_mutex_lock(&api->conns_lock);
+        t->prev->next = t->next;
+        t->next->prev = t->prev;
+        pthread_mutex_unlock(&api->conns_lock);
+        free(t);
+        *socket_context = NULL;
+    }
+}
+
+/* Shut down connections that have waited longer than the request deadline for their headers.
+ * MHD then sees the socket end and closes the connection on its own thread. */
+static void *reaper_main(void *arg)
+{
+    struct reel_api *api = arg;
+    pthread_mutex_lock(&api->conns_lock);
+    while (!api->stopping) {
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        ts.tv_sec += 1;
+        pthread_cond_timedwait(&api->reaper_cond, &api->conns_lock, &ts);
+        double now = reel_clock_s();
+        for (struct conn_track *t = api->conns.next; t != &api->conns; t = t->next) {
+            if (t->in_request || t->reaped || now - t->idle_since <= api->cfg.request_timeout_s)
+                continue;
+            t->reaped = true;
+            shutdown(t->fd, SHUT_RDWR);
+            atomic_fetch_add(&api->reaped, 1);
+            REEL_INFO(&api->log, "stage=http no complete request within %u s; closing",
+                      api->cfg.request_timeout_s);
+        }
+    }
+    pthread_mutex_unlock(&api->conns_lock);
+    return NULL;
 }
 
 static void on_mhd_log(void *cls, const char *fmt, va_list ap)
@@ -505,8 +584,23 @@ void reel_api_stop(struct reel_api **p)
     struct reel_api *api = p ? *p : NULL;
     if (!api)
         return;
+    /* Previews hold suspended connections: let them end before the daemon goes. */
+    atomic_store(&api->preview_cancel, 1);
+    for (int i = 0; i < 3000 && atomic_load(&api->preview_threads) > 0; i++) {
+        struct timespec ts = {0, 10 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+    }
+    if (api->has_reaper) {
+        pthread_mutex_lock(&api->conns_lock);
+        api->stopping = true;
+        pthread_cond_signal(&api->reaper_cond);
+        pthread_mutex_unlock(&api->conns_lock);
+        pthread_join(api->reaper, NULL);
+    }
     if (api->daemon)
         MHD_stop_daemon(api->daemon);
+    pthread_mutex_destroy(&api->conns_lock);
+    pthread_cond_destroy(&api->reaper_cond);
     free_list(api->tokens);
     free(api->owners);
     free_list(api->roots);
@@ -524,6 +618,9 @@ int reel_api_start(const struct reel_api_cfg *cfg, struct reel_api **out, struct
         return reel_err_set(err, REEL_ENOMEM, NULL, "out of memory");
     api->cfg = *cfg;
     reel_log_init(&api->log, cfg->log, "-", "api");
+    pthread_mutex_init(&api->conns_lock, NULL);
+    pthread_cond_init(&api->reaper_cond, NULL);
+    api->conns.next = api->conns.prev = &api->conns;
     if (cfg->limits)
         api->limits = *cfg->limits;
     else
@@ -583,21 +680,24 @@ int reel_api_start(const struct reel_api_cfg *cfg, struct reel_api **out, struct
     bool v6 = ai->ai_family == AF_INET6;
     freeaddrinfo(ai);
 
-    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ITC | MHD_USE_ERROR_LOG |
-                     MHD_USE_AUTO | (v6 ? MHD_USE_IPv6 : 0);
+    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_ALLOW_SUSPEND_RESUME |
+                     MHD_USE_ERROR_LOG | MHD_USE_AUTO | (v6 ? MHD_USE_IPv6 : 0);
     api->daemon = MHD_start_daemon(
         flags, (uint16_t)cfg->port, NULL, NULL, on_request, api, MHD_OPTION_EXTERNAL_LOGGER,
         on_mhd_log, api, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss, MHD_OPTION_THREAD_POOL_SIZE,
         (unsigned)api->cfg.threads, MHD_OPTION_CONNECTION_LIMIT, api->cfg.max_connections,
         MHD_OPTION_PER_IP_CONNECTION_LIMIT, api->cfg.max_connections_per_ip,
         MHD_OPTION_CONNECTION_TIMEOUT, api->cfg.conn_timeout_s, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
-        (size_t)65536, MHD_OPTION_NOTIFY_COMPLETED, on_completed, api,
-        MHD_OPTION_LISTEN_BACKLOG_SIZE, (unsigned)128, MHD_OPTION_END);
+        (size_t)65536, MHD_OPTION_NOTIFY_CONNECTION, on_connection, api,
+        MHD_OPTION_NOTIFY_COMPLETED, on_completed, api, MHD_OPTION_LISTEN_BACKLOG_SIZE,
+        (unsigned)128, MHD_OPTION_END);
     if (!api->daemon) {
         reel_api_stop(&api);
         return reel_err_set(err, REEL_EINTERNAL, "listen", "cannot listen on %s:%d (in use?)", host,
                             cfg->port);
     }
+    if (pthread_create(&api->reaper, NULL, reaper_main, api) == 0)
+        api->has_reaper = true;
     const union MHD_DaemonInfo *di = MHD_get_daemon_info(api->daemon, MHD_DAEMON_INFO_BIND_PORT);
     api->port = di ? di->port : cfg->port;
     api_route_label(0); /* fill the label table before any thread reads it */

@@ -5,12 +5,14 @@ info/health/readiness/metrics, serve's flags (--help, exit 2 on bad values) and 
 SIGTERM; then auth on (401s, the right token, open health routes) and the
 per-token rate limit (429 + Retry-After)."""
 
+import http.client
 import json
 import os
 import signal
 import struct
 import subprocess
 import threading
+import time
 
 import e2e
 from e2e import Api, Cluster, check, log, slow_job, tiny_job, wait_for
@@ -73,6 +75,45 @@ def test_jobs(cl, api):
           f"4 concurrent previews answered {results}")
     check(all(r[1] for r in results if r[0] == 429), "429 without Retry-After")
     log(f"frames: PNG, and concurrent previews bounded ({codes}): ok")
+    # A preview renders off the HTTP threads: other requests are answered meanwhile.
+    heavy = dict(slow_job(2), time=1.0)
+    heavy["output"].update(width=3840, height=2160)
+    heavy["layers"] = heavy["layers"][:1] + [
+        dict(heavy["layers"][1], text=f"layer {i}", effects=[{"type": "blur", "sigma": 40}])
+        for i in range(6)]
+    done = []
+
+    def render():
+        t0 = time.monotonic()
+        st_, _, _ = api.request("POST", "/v1/frames", json.dumps(heavy),
+                                {"Content-Type": "application/json"}, timeout=120)
+        done.append((st_, time.monotonic() - t0))
+
+    # Keep-alive connections opened first are spread over the HTTP threads; one of those threads
+    # takes the preview. Each connection must still be answered while the preview renders.
+    conns = [http.client.HTTPConnection("127.0.0.1", api.port, timeout=30) for _ in range(12)]
+    for k in conns:
+        k.request("GET", "/healthz")
+        k.getresponse().read()
+    th = threading.Thread(target=render)
+    th.start()
+    time.sleep(0.1)
+    worst = 0
+    while th.is_alive():
+        for k in conns:
+            t0 = time.monotonic()
+            k.request("GET", "/v1/info")
+            rr = k.getresponse()
+            rr.read()
+            check(rr.status == 200, "/v1/info during a preview")
+            worst = max(worst, time.monotonic() - t0)
+    th.join()
+    for k in conns:
+        k.close()
+    check(done and done[0][0] == 200, f"heavy preview: {done}")
+    check(worst < 0.3 and worst < done[0][1] / 3,
+          f"a request waited {worst:.2f} s behind a {done[0][1]:.2f} s preview")
+    log(f"preview of {done[0][1]:.2f} s; other requests answered within {worst * 1000:.0f} ms")
 
     # --- submit and poll to succeeded; the output, full and ranged
     job = tiny_job("hello", seconds=2)

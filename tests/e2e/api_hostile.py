@@ -291,6 +291,28 @@ def test(reel_bin):
         check(got == b"" and time.monotonic() - t0 < 9, "an idle connection was not closed")
         n += 1
         log(f"ok {n:2d} idle connection closed after {time.monotonic() - t0:.1f} s")
+        # Headers dripped a byte at a time (each within the idle timeout): cut off at the
+        # request deadline all the same.
+        s = socket.create_connection(("127.0.0.1", api.port), timeout=10)
+        s.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n")
+        t0 = time.monotonic()
+        closed = False
+        while time.monotonic() - t0 < 12:
+            try:
+                s.sendall(b"X-Slow: a\r\n"[int((time.monotonic() - t0) * 2) % 11:][:1])
+                s.settimeout(0.5)
+                if s.recv(1) == b"":
+                    closed = True
+                    break
+            except socket.timeout:
+                continue
+            except (BrokenPipeError, ConnectionResetError):
+                closed = True
+                break
+        s.close()
+        check(closed, "a client dripping its headers was not cut off within 12 s")
+        n += 1
+        log(f"ok {n:2d} slow-drip headers cut off after {time.monotonic() - t0:.1f} s")
         # Connections per client address are capped (12 here): the rest are closed at once.
         socks = [socket.create_connection(("127.0.0.1", api.port), timeout=5) for _ in range(20)]
         time.sleep(0.5)  # well inside the 2 s idle timeout: only the cap closes connections
