@@ -6,8 +6,10 @@
  *
  * Hardening: the body limit is enforced while reading (Content-Length checked before the body is
  * read, uploaded bytes counted), JSON nesting is counted before cJSON parses, connections are
- * limited in total and per IP, idle connections time out, and a request that takes longer than
- * cfg.request_timeout_s to upload is dropped.
+ * limited in total and per IP, idle connections time out, and a connection whose request headers,
+ * or whose body, take longer than cfg.request_timeout_s to arrive is closed (a client dripping
+ * bytes holds no slot for long). MHD's threads never block on a render: a preview runs on its own
+ * thread while its connection is suspended.
  */
 #ifndef REEL_API_API_H
 #define REEL_API_API_H
@@ -41,11 +43,11 @@ struct reel_api_cfg {
     unsigned max_connections; /* 0 = 256 */
     unsigned max_connections_per_ip; /* 0 = 32 */
     unsigned conn_timeout_s;         /* idle connection timeout; 0 = 15 */
-    unsigned request_timeout_s;      /* a body must arrive within this; 0 = 30 */
-    int rate_per_min;     /* submissions per token (or per server without auth); 0 = off */
-    int max_previews;     /* concurrent POST /v1/frames renders; 0 = 1 */
-    int64_t max_queued;   /* reported in /v1/info; the queue enforces it */
-    struct reel_log *log; /* parent logger; borrowed */
+    unsigned request_timeout_s; /* headers, and then the body, must arrive within this; 0 = 30 */
+    int rate_per_min;           /* submissions per token (or per server without auth); 0 = off */
+    int max_previews;           /* concurrent POST /v1/frames renders; 0 = 1 */
+    int64_t max_queued;         /* reported in /v1/info; the queue enforces it */
+    struct reel_log *log;       /* parent logger; borrowed */
 };
 
 /* Start listening. Returns 0 and the daemon, or a negative code with err filled (bind failure:

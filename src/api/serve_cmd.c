@@ -119,7 +119,7 @@ static const struct flag flags[] = {
     {"conn-timeout", "REEL_CONN_TIMEOUT", K_SECONDS, &o.conn_timeout_s, 1, 3600,
      "idle connection timeout, seconds (15)"},
     {"request-timeout", "REEL_REQUEST_TIMEOUT", K_SECONDS, &o.request_timeout_s, 1, 3600,
-     "a request body must arrive within, seconds (30)"},
+     "a request's headers, then its body, must arrive within, seconds (30)"},
     {"preview-concurrency", "REEL_PREVIEW_CONCURRENCY", K_INT, &o.previews, 1, 64,
      "POST /v1/frames renders at once (1)"},
     {"drain-timeout", "REEL_DRAIN_TIMEOUT", K_SECONDS, &o.drain_timeout_s, 0, 86400,
