@@ -274,14 +274,38 @@ int reel_queue_submit(struct reel_queue *q, const struct reel_job_submit *sub, c
             r = q_cmd(q, &g, &ret);
             if (!r)
                 goto fail;
-            if (r->type == REDIS_REPLY_STRING && r->len > 0 && r->len < 40) {
-                snprintf(id_out, 40, "%.*s", (int)r->len, r->str);
-                freeReplyObject(r);
+            char prev[40] = "";
+            if (r->type == REDIS_REPLY_STRING && r->len > 0 && r->len < 40)
+                snprintf(prev, sizeof(prev), "%.*s", (int)r->len, r->str);
+            freeReplyObject(r);
+            /* The key may name a job whose submission failed half-way (Redis went away between
+             * the key and the job) or that has expired: then this submission takes the key. */
+            char kprev[REEL_KEY_CAP];
+            q_key_job(q, q_id_valid(prev) ? prev : "0", kprev);
+            struct qargs e = {0};
+            qargs_str(&e, "EXISTS");
+            qargs_str(&e, kprev);
+            r = q_cmd(q, &e, &ret);
+            if (!r)
+                goto fail;
+            bool alive = q_id_valid(prev) && q_reply_ll(r, 0) == 1;
+            freeReplyObject(r);
+            if (alive) {
+                snprintf(id_out, 40, "%s", prev);
                 if (existed)
                     *existed = true;
                 pthread_mutex_unlock(&q->lock);
                 return 0;
             }
+            struct qargs t = {0};
+            qargs_str(&t, "SET");
+            qargs_str(&t, idem_key);
+            qargs_str(&t, id);
+            qargs_str(&t, "EX");
+            qargs_int(&t, REEL_IDEM_TTL_S);
+            r = q_cmd(q, &t, &ret);
+            if (!r)
+                goto fail;
             freeReplyObject(r);
         }
     }

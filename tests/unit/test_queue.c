@@ -498,6 +498,22 @@ static void test_keep(void)
     struct reel_queue_stats qs;
     CHECK_INT_EQ(reel_queue_stats(q, &qs), 0);
     CHECK_INT_EQ(qs.by_state[REEL_JOB_CANCELED], 0);
+
+    /* An idempotency key naming a job that no longer exists (expired, or a submission cut
+     * short) is taken over by the next submission. */
+    struct reel_job_submit sk = {.job_json = "{}", .idempotency_key = "k-2", .owner = "alice"};
+    char a1[40], a2[40], a3[40];
+    bool existed = true;
+    CHECK_INT_EQ(reel_queue_submit(q, &sk, a1, &existed, &err), 0);
+    CHECK(!existed);
+    CHECK_INT_EQ(reel_queue_cancel(q, a1, &err), 0);
+    CHECK_INT_EQ(reel_queue_submit(q, &sk, a2, &existed, &err), 0);
+    CHECK(existed);
+    CHECK_STR_EQ(a1, a2);
+    msleep(400);
+    CHECK_INT_EQ(reel_queue_submit(q, &sk, a3, &existed, &err), 0);
+    CHECK(!existed);
+    CHECK(strcmp(a1, a3) != 0);
     reel_queue_destroy(&q);
 }
 

@@ -366,7 +366,24 @@ static void test_render_and_webhook(void)
     CHECK(strstr(st.error.msg, "500") != NULL);
     CHECK_INT_EQ(atomic_load(&rc.asset_requests), 3);
 
-    /* A URL to a loopback host that is not allowed is refused without a request. */
+    /* Callback address rules: internal addresses are refused unless the host is allowed, and
+     * nothing is sent; refused URLs are not retried. */
+    int before = atomic_load(&rc.hook_requests);
+    struct reel_webhook_cfg wc = {.secret = "k", .tries = 3, .base_delay_ms = 10};
+    struct reel_err werr = {0};
+    CHECK_INT_EQ(reel_webhook_deliver(&wc, url, "{}", &werr), -REEL_EINVALID_JOB);
+    CHECK_INT_EQ(reel_webhook_deliver(&wc, "http://169.254.169.254/latest", "{}", &werr),
+                 -REEL_EINVALID_JOB);
+    CHECK_INT_EQ(reel_webhook_deliver(&wc, "file:///etc/passwd", "{}", &werr), -REEL_EINVALID_JOB);
+    CHECK_INT_EQ(atomic_load(&rc.hook_requests), before);
+    wc.allow_hosts = g_allow;
+    CHECK_INT_EQ(reel_webhook_deliver(&wc, url, "{}", &werr), 0);
+    CHECK_INT_EQ(atomic_load(&rc.hook_requests), before + 1);
+    CHECK(reel_webhook_wanted("", REEL_JOB_CANCELED));
+    CHECK(!reel_webhook_wanted("", REEL_JOB_RUNNING));
+    CHECK(reel_webhook_wanted("failed, succeeded", REEL_JOB_SUCCEEDED));
+    CHECK(!reel_webhook_wanted("failed", REEL_JOB_SUCCEEDED));
+
     reel_worker_pool_stop(&p, true, 5000);
     CHECK(p == NULL);
     reel_queue_destroy(&q);
