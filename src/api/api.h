@@ -47,6 +47,7 @@ struct reel_api_cfg {
     int rate_per_min;           /* submissions per token (or per server without auth); 0 = off */
     int max_previews;           /* concurrent POST /v1/frames renders; 0 = 1 */
     int64_t max_queued;         /* reported in /v1/info; the queue enforces it */
+    const char *public_url;     /* prefix of links ("https://reel.example.com"); NULL = from Host */
     struct reel_log *log;       /* parent logger; borrowed */
 };
 
@@ -91,6 +92,10 @@ bool reel_api_match(const char *pattern, const char *path, char *param, size_t c
 /* Constant-time comparison of two NUL-terminated secrets (time independent of where they differ
  * and of their lengths up to 4 KiB). */
 bool reel_api_secret_eq(const char *a, const char *b);
+
+/* Length of the longest valid UTF-8 prefix of s (len when all of it is valid): overlong forms,
+ * surrogates and code points past U+10FFFF are invalid. */
+size_t reel_api_utf8_valid_prefix(const char *s, size_t len);
 
 /* True for "application/json" with optional parameters (charset=utf-8), case-insensitive. */
 bool reel_api_is_json_type(const char *content_type);

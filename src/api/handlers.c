@@ -41,6 +41,12 @@ static cJSON *parse_body(struct reel_api *api, struct MHD_Connection *c, struct 
                                api->limits.max_json_depth);
         return NULL;
     }
+    size_t ok = reel_api_utf8_valid_prefix(r->body, r->len);
+    if (ok != r->len) {
+        *res = api_reply_error(api, c, r, 400, REEL_EINVALID_JSON, NULL,
+                               "the body is not valid UTF-8 (at byte %zu)", ok);
+        return NULL;
+    }
     const char *end = NULL;
     cJSON *root = cJSON_ParseWithLengthOpts(r->body, r->len, &end, false);
     if (!root) {
@@ -298,8 +304,12 @@ static int validate_doc(struct reel_api *api, const cJSON *doc, struct reel_time
 }
 
 /* "http://<Host>" from the request, "" when absent or odd (links are then relative). */
-static void base_url(struct MHD_Connection *c, char *out, size_t cap)
+static void base_url(struct reel_api *api, struct MHD_Connection *c, char *out, size_t cap)
 {
+    if (api->public_url[0]) {
+        snprintf(out, cap, "%s", api->public_url);
+        return;
+    }
     const char *h = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_HOST);
     out[0] = 0;
     if (!h || !*h || strlen(h) > 200 ||
@@ -432,7 +442,7 @@ enum MHD_Result h_jobs_post(struct reel_api *api, struct MHD_Connection *c, stru
         state = reel_job_state_name(st.state);
     cJSON_AddStringToObject(body, "status", state);
     char base[256];
-    base_url(c, base, sizeof(base));
+    base_url(api, c, base, sizeof(base));
     add_links(body, base, id);
     char *text = cJSON_PrintUnformatted(body);
     cJSON_Delete(body);
@@ -471,7 +481,7 @@ enum MHD_Result h_job_get(struct reel_api *api, struct MHD_Connection *c, struct
     if (ret < 0)
         return api_reply_queue_err(api, c, r, ret, &e, "job");
     char base[256];
-    base_url(c, base, sizeof(base));
+    base_url(api, c, base, sizeof(base));
     return api_reply_json(api, c, r, 200, reel_job_status_to_json(&st, base));
 }
 
@@ -509,7 +519,7 @@ enum MHD_Result h_jobs_list(struct reel_api *api, struct MHD_Connection *c, stru
     if (ret < 0)
         return api_reply_queue_err(api, c, r, ret, &e, "listing jobs");
     char base[256];
-    base_url(c, base, sizeof(base));
+    base_url(api, c, base, sizeof(base));
     cJSON *body = cJSON_CreateObject();
     cJSON *arr = cJSON_AddArrayToObject(body, "jobs");
     for (int i = 0; i < n; i++) {
@@ -550,7 +560,7 @@ enum MHD_Result h_job_delete(struct reel_api *api, struct MHD_Connection *c, str
     struct reel_job_status st;
     cJSON *body;
     char base[256];
-    base_url(c, base, sizeof(base));
+    base_url(api, c, base, sizeof(base));
     if (reel_queue_status(api->cfg.queue, r->param, &st, NULL) == 0) {
         body = reel_job_status_to_json(&st, base);
     } else {

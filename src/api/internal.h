@@ -54,6 +54,7 @@ struct reel_api {
     char output_dir[PATH_MAX]; /* realpath of cfg.output_dir ("" = none) */
     char tmp_dir[PATH_MAX];
     char *info_json;
+    char public_url[256]; /* without a trailing '/'; "" = from the Host header */
     struct MHD_Daemon *daemon;
     int port;
     atomic_int in_flight;

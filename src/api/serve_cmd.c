@@ -49,7 +49,7 @@ struct list {
 
 struct serve_opts {
     const char *listen, *redis, *redis_prefix, *output_dir, *engine, *encoder, *hwdec, *tags;
-    const char *webhook_secret, *cache_dir, *log_format, *log_level, *tmp_dir;
+    const char *webhook_secret, *cache_dir, *log_format, *log_level, *tmp_dir, *public_url;
     struct list roots, tokens, allow;
     int64_t workers, concurrency, gpu, http_threads, max_conn, max_conn_ip, conn_timeout_s;
     int64_t request_timeout_s, rate_per_min, previews, cache_size, drain_timeout_s, max_queued;
@@ -125,6 +125,8 @@ static const struct flag flags[] = {
     {"drain-timeout", "REEL_DRAIN_TIMEOUT", K_SECONDS, &o.drain_timeout_s, 0, 86400,
      "on SIGTERM, how long running jobs may finish, seconds (60)"},
     {"tmp-dir", "REEL_TMP_DIR", K_STR, &o.tmp_dir, 0, 0, "folder for preview files ($TMPDIR)"},
+    {"public-url", "REEL_PUBLIC_URL", K_STR, &o.public_url, 0, 0,
+     "base of the links in answers, e.g. https://reel.example.com (default: from Host)"},
 };
 #define N_FLAGS ((int)(sizeof(flags) / sizeof(flags[0])))
 
@@ -375,6 +377,10 @@ int reel_cmd_serve(int argc, char **argv)
     const char *listen = o.listen ? o.listen : "127.0.0.1:8080";
     if (split_listen(listen, host, sizeof(host), &port))
         return bad("listen", listen, "expected HOST:PORT");
+    if (o.public_url && strncmp(o.public_url, "http://", 7) && strncmp(o.public_url, "https://", 8))
+        return bad("public-url", o.public_url, "expected an http(s) URL");
+    if (o.public_url && strlen(o.public_url) > 200)
+        return bad("public-url", o.public_url, "longer than 200 characters");
     if (o.redis && strncmp(o.redis, "redis://", 8))
         return bad("redis", o.redis, "expected redis://[:password@]host:port[/db]");
     for (int i = 0; i < o.tokens.n; i++)
@@ -504,6 +510,7 @@ int reel_cmd_serve(int argc, char **argv)
         .rate_per_min = (int)o.rate_per_min,
         .max_previews = (int)o.previews,
         .max_queued = o.max_queued,
+        .public_url = o.public_url,
         .log = &log,
     };
     /* The preview renders block an HTTP thread each: keep threads for everything else. */

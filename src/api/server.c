@@ -658,6 +658,12 @@ int reel_api_start(const struct reel_api_cfg *cfg, struct reel_api **out, struct
         return reel_err_set(err, REEL_EINTERNAL, "output_dir", "output folder '%s': %s",
                             cfg->output_dir, strerror(e));
     }
+    snprintf(api->public_url, sizeof(api->public_url), "%s",
+             cfg->public_url ? cfg->public_url : "");
+    size_t pl = strlen(api->public_url);
+    while (pl && api->public_url[pl - 1] == '/')
+        api->public_url[--pl] = 0;
+    api->cfg.public_url = NULL;
     const char *tmp = cfg->tmp_dir ? cfg->tmp_dir : getenv("TMPDIR");
     snprintf(api->tmp_dir, sizeof(api->tmp_dir), "%s", tmp && *tmp ? tmp : "/tmp");
 

@@ -247,7 +247,8 @@ def test_jobs(cl, api):
 def test_auth(cl):
     token, other = "tok-alpha-123456", "tok-beta-654321"
     _, api = cl.serve(workers=0, extra=["--token", token, "--token", other,
-                                        "--rate-limit", "3/min"])
+                                        "--rate-limit", "3/min",
+                                        "--public-url", "https://reel.example.com/"])
     st, hdrs, d = api.json("POST", "/v1/jobs", tiny_job())
     check(st == 401 and d["error"]["code"] == "unauthorized" and
           hdrs.get("www-authenticate", "").startswith("Bearer"), f"no token: {st} {d}")
@@ -264,6 +265,8 @@ def test_auth(cl):
     for i in range(3):
         st, _, d = a.json("POST", "/v1/jobs", tiny_job(f"r{i}"))
         check(st == 202, f"submission {i + 1} of 3: {st} {d}")
+    check(d["links"]["self"] == f"https://reel.example.com/v1/jobs/{d['id']}",
+          f"--public-url not used in links: {d['links']}")
     st, hdrs, d = a.json("POST", "/v1/jobs", tiny_job("r3"))
     check(st == 429 and d["error"]["code"] == "rate_limited" and
           int(hdrs.get("retry-after", "0")) >= 1, f"4th submission: {st} {hdrs} {d}")

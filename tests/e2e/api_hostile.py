@@ -130,6 +130,9 @@ def test(reel_bin):
         expect("garbage after the JSON", "POST", "/v1/jobs", "{} {}", J, 400, "invalid_json")
         expect("binary garbage", "POST", "/v1/jobs", bytes(range(256)) * 4, J, 400,
                "invalid_json")
+        expect("invalid UTF-8 (an overlong '/')", "POST", "/v1/jobs",
+               b'{"output": {"width": 160, "height": 120, "fps": 10, "duration": 1}, '
+               b'"layers": [{"type": "text", "text": "a\xc0\xafb"}]}', J, 400, "invalid_json")
         expect("array instead of object", "POST", "/v1/jobs", "[1,2,3]", J, 400, "invalid_job")
         expect("deeply nested arrays", "POST", "/v1/jobs", "[" * 100000 + "]" * 100000, J, 400,
                "limit_exceeded")

@@ -99,6 +99,25 @@ static void test_media_type(void)
     CHECK(!reel_api_is_json_type(NULL));
 }
 
+static void test_utf8(void)
+{
+    CHECK_INT_EQ(reel_api_utf8_valid_prefix("plain", 5), 5);
+    CHECK_INT_EQ(reel_api_utf8_valid_prefix("h\xc3\xa9llo \xe2\x82\xac \xf0\x9f\x8e\xac", 15), 15);
+    CHECK_INT_EQ(reel_api_utf8_valid_prefix("a\xc0\xaf"
+                                            "b",
+                                            4),
+                 1); /* overlong '/' */
+    CHECK_INT_EQ(reel_api_utf8_valid_prefix("a\xe0\x80\xaf"
+                                            "b",
+                                            5),
+                 1);                                                     /* overlong */
+    CHECK_INT_EQ(reel_api_utf8_valid_prefix("a\xed\xa0\x80", 4), 1);     /* surrogate */
+    CHECK_INT_EQ(reel_api_utf8_valid_prefix("a\xf4\x90\x80\x80", 5), 1); /* > U+10FFFF */
+    CHECK_INT_EQ(reel_api_utf8_valid_prefix("ab\xc3", 3), 2);            /* cut short */
+    CHECK_INT_EQ(reel_api_utf8_valid_prefix("ab\xff", 3), 2);
+    CHECK_INT_EQ(reel_api_utf8_valid_prefix("a\x80", 2), 1); /* lone continuation byte */
+}
+
 static void test_urls(void)
 {
     struct reel_err e = {0};
@@ -162,6 +181,7 @@ int main(void)
     test_depth();
     test_secrets();
     test_media_type();
+    test_utf8();
     test_urls();
     test_srcs();
     CHECK_DONE();
