@@ -12,6 +12,18 @@
  *   golden luma A.png B.png MIN_PSNR      luma PSNR (BT.709 weights) of two images; exit 1 when
  *                                         below MIN_PSNR (the cross-engine parity measure)
  *   golden pixel IMG.png X Y              print "R G B" of a pixel (for semantic probes)
+ *   golden crc FILE                       one line per decoded video frame: index, pts, size,
+ *                                         pixel format and an Adler-32 of each plane (the
+ *                                         bit-exact record of a lossless render)
+ *   golden planes A B MIN_Y MIN_C         decode two videos frame by frame; exit 1 when the PSNR
+ *                                         of any frame's Y plane is below MIN_Y or of its Cb or Cr
+ *                                         plane below MIN_C (frame counts and formats must match)
+ *   golden audio FILE                     the audio's levels: per 100 ms window and channel, RMS
+ *                                         and 1/3-octave band levels in dBFS
+ *   golden audio-compare REF FILE TOL_DB  FILE's levels against a stored `golden audio` table:
+ *                                         exit 1 when a level of REF at or above -50 dBFS moves by
+ *                                         more than TOL_DB, when a quieter one rises above -40
+ * dBFS, or when the window or channel count differs
  */
 #include <math.h>
 #include <stdio.h>
@@ -20,7 +32,11 @@
 
 #include <libavcodec/avcodec.h>
 #include <libavformat/avformat.h>
+#include <libavutil/adler32.h>
 #include <libavutil/imgutils.h>
+#include <libavutil/pixdesc.h>
+#include <libavutil/tx.h>
+#include <libswresample/swresample.h>
 #include <libswscale/swscale.h>
 
 struct decoder {
@@ -374,6 +390,409 @@ static int cmd_pixel(const char *path, int x, int y)
     return 0;
 }
 
+/* Frame-at-a-time decoding, for walking two files in step. */
+struct reader {
+    struct decoder d;
+    AVPacket *pkt;
+    int eof;
+};
+
+static int open_reader(const char *path, enum AVMediaType type, struct reader *r)
+{
+    memset(r, 0, sizeof(*r));
+    if (open_decoder(path, type, &r->d) < 0)
+        return -1;
+    r->pkt = av_packet_alloc();
+    return r->pkt ? 0 : -1;
+}
+
+static void close_reader(struct reader *r)
+{
+    av_packet_free(&r->pkt);
+    close_decoder(&r->d);
+}
+
+/* 1 with the next frame in f, 0 at the end, -1 on a decoding error. */
+static int next_frame(struct reader *r, AVFrame *f)
+{
+    for (;;) {
+        int ret = avcodec_receive_frame(r->d.dec, f);
+        if (ret == 0)
+            return 1;
+        if (ret == AVERROR_EOF)
+            return 0;
+        if (ret != AVERROR(EAGAIN))
+            return -1;
+        if (r->eof)
+            return 0;
+        ret = av_read_frame(r->d.fmt, r->pkt);
+        if (ret < 0) {
+            r->eof = 1;
+            avcodec_send_packet(r->d.dec, NULL);
+            continue;
+        }
+        if (r->pkt->stream_index == r->d.stream && avcodec_send_packet(r->d.dec, r->pkt) < 0) {
+            av_packet_unref(r->pkt);
+            return -1;
+        }
+        av_packet_unref(r->pkt);
+    }
+}
+
+/* Plane k's visible row length in bytes and its number of rows (8-bit formats). */
+static void plane_size(const AVFrame *f, int k, int *bytes, int *rows)
+{
+    const AVPixFmtDescriptor *desc = av_pix_fmt_desc_get(f->format);
+    int linesizes[4];
+    av_image_fill_linesizes(linesizes, f->format, f->width);
+    *bytes = linesizes[k];
+    *rows = (k == 1 || k == 2) ? AV_CEIL_RSHIFT(f->height, desc->log2_chroma_h) : f->height;
+}
+
+static int cmd_crc(const char *path)
+{
+    struct reader r;
+    if (open_reader(path, AVMEDIA_TYPE_VIDEO, &r) < 0) {
+        fprintf(stderr, "golden: cannot open video in %s\n", path);
+        return 1;
+    }
+    AVStream *st = r.d.fmt->streams[r.d.stream];
+    int64_t start = st->start_time == AV_NOPTS_VALUE ? 0 : st->start_time;
+    AVFrame *f = av_frame_alloc();
+    int n = 0, got;
+    while ((got = next_frame(&r, f)) > 0) {
+        int64_t pts = f->best_effort_timestamp == AV_NOPTS_VALUE ? 0 : f->best_effort_timestamp;
+        printf("%d %.4f %dx%d %s", n, (double)(pts - start) * av_q2d(st->time_base), f->width,
+               f->height, av_get_pix_fmt_name(f->format));
+        int planes = av_pix_fmt_count_planes(f->format);
+        for (int k = 0; k < planes; k++) {
+            int bytes, rows;
+            plane_size(f, k, &bytes, &rows);
+            unsigned long crc = 1;
+            for (int y = 0; y < rows; y++)
+                crc = av_adler32_update(crc, f->data[k] + (ptrdiff_t)y * f->linesize[k], bytes);
+            printf(" %08lx", crc);
+        }
+        printf("\n");
+        av_frame_unref(f);
+        n++;
+    }
+    av_frame_free(&f);
+    close_reader(&r);
+    if (got < 0 || n == 0) {
+        fprintf(stderr, "golden: decoding %s failed after %d frames\n", path, n);
+        return 1;
+    }
+    return 0;
+}
+
+static double plane_psnr(const AVFrame *a, const AVFrame *b, int k)
+{
+    int bytes, rows;
+    plane_size(a, k, &bytes, &rows);
+    double sse = 0;
+    for (int y = 0; y < rows; y++) {
+        const uint8_t *pa = a->data[k] + (ptrdiff_t)y * a->linesize[k];
+        const uint8_t *pb = b->data[k] + (ptrdiff_t)y * b->linesize[k];
+        for (int x = 0; x < bytes; x++) {
+            int d = pa[x] - pb[x];
+            sse += (double)d * d;
+        }
+    }
+    double mse = sse / ((double)bytes * rows);
+    return mse > 0 ? fmin(99.0, 10 * log10(255.0 * 255.0 / mse)) : 99.0;
+}
+
+static int cmd_planes(const char *a_path, const char *b_path, double min_y, double min_c)
+{
+    struct reader ra, rb;
+    if (open_reader(a_path, AVMEDIA_TYPE_VIDEO, &ra) < 0) {
+        fprintf(stderr, "golden: cannot open video in %s\n", a_path);
+        return 1;
+    }
+    if (open_reader(b_path, AVMEDIA_TYPE_VIDEO, &rb) < 0) {
+        fprintf(stderr, "golden: cannot open video in %s\n", b_path);
+        close_reader(&ra);
+        return 1;
+    }
+    AVFrame *fa = av_frame_alloc(), *fb = av_frame_alloc();
+    static const char *const names[3] = {"Y", "Cb", "Cr"};
+    double worst[3] = {99, 99, 99};
+    int worst_at[3] = {0, 0, 0};
+    int n = 0, ok = 1;
+    for (;;) {
+        int ga = next_frame(&ra, fa), gb = next_frame(&rb, fb);
+        if (ga <= 0 || gb <= 0) {
+            if (ga != gb) {
+                fprintf(stderr, "golden: %s ends %s %s (frame %d)\n", b_path,
+                        ga < 0 || gb < 0 ? "with a decoding error, unlike"
+                                         : "at a different frame than",
+                        a_path, n);
+                ok = 0;
+            }
+            break;
+        }
+        if (fa->format != AV_PIX_FMT_YUV420P || fb->format != fa->format ||
+            fa->width != fb->width || fa->height != fb->height) {
+            fprintf(stderr, "golden: frame %d is %dx%d %s and %dx%d %s; planes needs yuv420p\n", n,
+                    fa->width, fa->height, av_get_pix_fmt_name(fa->format), fb->width, fb->height,
+                    av_get_pix_fmt_name(fb->format));
+            ok = 0;
+            break;
+        }
+        for (int k = 0; k < 3; k++) {
+            double p = plane_psnr(fa, fb, k);
+            if (p < worst[k]) {
+                worst[k] = p;
+                worst_at[k] = n;
+            }
+        }
+        av_frame_unref(fa);
+        av_frame_unref(fb);
+        n++;
+    }
+    if (ok && n == 0) {
+        fprintf(stderr, "golden: no frames decoded from %s\n", a_path);
+        ok = 0;
+    }
+    if (ok) {
+        ok = worst[0] >= min_y && worst[1] >= min_c && worst[2] >= min_c;
+        printf("%s: %d frames, lowest PSNR", b_path, n);
+        for (int k = 0; k < 3; k++)
+            printf(" %s %.2f dB (frame %d)", names[k], worst[k], worst_at[k]);
+        printf(" (min Y %.1f, Cb/Cr %.1f): %s\n", min_y, min_c, ok ? "ok" : "FAIL");
+    }
+    av_frame_free(&fa);
+    av_frame_free(&fb);
+    close_reader(&ra);
+    close_reader(&rb);
+    return ok ? 0 : 1;
+}
+
+/* Audio levels: 100 ms windows, a Hann-windowed FFT of each, energy summed per 1/3-octave band
+ * (centres 1000 * 2^(k/3) Hz, k = -12..12: 63 Hz to 16 kHz). Levels are mean-square powers in dBFS,
+ * so a full-scale square wave reads 0 dB and a full-scale sine -3 dB; -99 stands for silence. */
+#define AUDIO_FFT 8192
+#define AUDIO_BANDS 25
+#define AUDIO_FLOOR_DB (-99.0)
+
+struct levels {
+    int rate, channels, windows;
+    double *v; /* [window][channel][1 + AUDIO_BANDS]: RMS then bands */
+};
+
+static double to_db(double power)
+{
+    double db = power > 0 ? 10 * log10(power) : AUDIO_FLOOR_DB;
+    return db < AUDIO_FLOOR_DB ? AUDIO_FLOOR_DB : db;
+}
+
+static int measure_levels(const char *path, struct levels *lv)
+{
+    struct reader r;
+    memset(lv, 0, sizeof(*lv));
+    if (open_reader(path, AVMEDIA_TYPE_AUDIO, &r) < 0) {
+        fprintf(stderr, "golden: cannot open audio in %s\n", path);
+        return -1;
+    }
+    AVCodecContext *dec = r.d.dec;
+    int ch = dec->ch_layout.nb_channels, rate = dec->sample_rate;
+    SwrContext *swr = NULL;
+    AVFrame *f = av_frame_alloc();
+    float **pcm = calloc((size_t)ch, sizeof(*pcm));
+    size_t len = 0, cap = 0;
+    int ret = -1, got;
+    if (ch <= 0 || rate <= 0 || !pcm ||
+        swr_alloc_set_opts2(&swr, &dec->ch_layout, AV_SAMPLE_FMT_FLTP, rate, &dec->ch_layout,
+                            dec->sample_fmt, rate, 0, NULL) < 0 ||
+        swr_init(swr) < 0)
+        goto out;
+    while ((got = next_frame(&r, f)) > 0) {
+        if (len + (size_t)f->nb_samples + 64 > cap) {
+            cap = (len + f->nb_samples + 64) * 2;
+            for (int c = 0; c < ch; c++)
+                if (!(pcm[c] = realloc(pcm[c], cap * sizeof(float))))
+                    goto out;
+        }
+        uint8_t *dst[64];
+        for (int c = 0; c < ch && c < 64; c++)
+            dst[c] = (uint8_t *)(pcm[c] + len);
+        int n = swr_convert(swr, dst, (int)(cap - len), (const uint8_t **)f->extended_data,
+                            f->nb_samples);
+        if (n < 0)
+            goto out;
+        len += (size_t)n;
+        av_frame_unref(f);
+    }
+    if (got < 0)
+        goto out;
+
+    int win = rate / 10;
+    if (win > AUDIO_FFT) {
+        fprintf(stderr, "golden: %d Hz audio is beyond the level meter's FFT\n", rate);
+        goto out;
+    }
+    AVTXContext *tx = NULL;
+    av_tx_fn fft;
+    float scale = 1.0f;
+    AVComplexFloat *in = av_malloc(sizeof(*in) * AUDIO_FFT);
+    AVComplexFloat *spec = av_malloc(sizeof(*spec) * AUDIO_FFT);
+    double *hann = malloc(sizeof(*hann) * (size_t)win);
+    lv->rate = rate;
+    lv->channels = ch;
+    lv->windows = (int)(len / (size_t)win);
+    lv->v = calloc((size_t)lv->windows * ch * (1 + AUDIO_BANDS) + 1, sizeof(double));
+    if (!in || !spec || !hann || !lv->v ||
+        av_tx_init(&tx, &fft, AV_TX_FLOAT_FFT, 0, AUDIO_FFT, &scale, 0) < 0) {
+        av_free(in);
+        av_free(spec);
+        free(hann);
+        goto out;
+    }
+    double wsum = 0;
+    for (int i = 0; i < win; i++) {
+        hann[i] = 0.5 - 0.5 * cos(2 * M_PI * (i + 0.5) / win);
+        wsum += hann[i] * hann[i];
+    }
+    for (int w = 0; w < lv->windows; w++) {
+        for (int c = 0; c < ch; c++) {
+            const float *x = pcm[c] + (size_t)w * win;
+            double *out = lv->v + ((size_t)w * ch + c) * (1 + AUDIO_BANDS);
+            double ms = 0;
+            for (int i = 0; i < win; i++)
+                ms += (double)x[i] * x[i];
+            out[0] = to_db(ms / win);
+            memset(in, 0, sizeof(*in) * AUDIO_FFT);
+            for (int i = 0; i < win; i++)
+                in[i].re = (float)(x[i] * hann[i]);
+            fft(tx, spec, in, sizeof(AVComplexFloat));
+            /* Parseval: the one-sided power spectrum summed over all bins is the windowed signal's
+             * mean square, divided by the window's mean square to read as the signal's. */
+            double norm = 2.0 / ((double)AUDIO_FFT * wsum);
+            for (int b = 0; b < AUDIO_BANDS; b++) {
+                double fc = 1000.0 * pow(2.0, (b - 12) / 3.0);
+                int k0 = (int)ceil(fc * pow(2.0, -1.0 / 6) * AUDIO_FFT / rate);
+                int k1 = (int)ceil(fc * pow(2.0, 1.0 / 6) * AUDIO_FFT / rate);
+                double e = 0;
+                for (int k = k0; k < k1 && k < AUDIO_FFT / 2; k++)
+                    e += (double)spec[k].re * spec[k].re + (double)spec[k].im * spec[k].im;
+                out[1 + b] = to_db(e * norm);
+            }
+        }
+    }
+    av_tx_uninit(&tx);
+    av_free(in);
+    av_free(spec);
+    free(hann);
+    ret = lv->windows > 0 ? 0 : -1;
+    if (ret < 0)
+        fprintf(stderr, "golden: %s has less than 100 ms of audio\n", path);
+out:
+    if (ret < 0 && !lv->windows)
+        fprintf(stderr, "golden: cannot measure the audio of %s\n", path);
+    for (int c = 0; pcm && c < ch; c++)
+        free(pcm[c]);
+    free(pcm);
+    swr_free(&swr);
+    av_frame_free(&f);
+    close_reader(&r);
+    return ret;
+}
+
+static void print_levels(FILE *out, const struct levels *lv)
+{
+    fprintf(out,
+            "# golden audio: 100 ms windows; per window and channel: RMS, then 1/3-octave bands "
+            "63 Hz..16 kHz, dBFS\n");
+    fprintf(out, "rate %d channels %d windows %d bands %d\n", lv->rate, lv->channels, lv->windows,
+            AUDIO_BANDS);
+    for (int w = 0; w < lv->windows; w++)
+        for (int c = 0; c < lv->channels; c++) {
+            const double *v = lv->v + ((size_t)w * lv->channels + c) * (1 + AUDIO_BANDS);
+            fprintf(out, "%d %d", w, c);
+            for (int b = 0; b <= AUDIO_BANDS; b++)
+                fprintf(out, " %.2f", v[b]);
+            fprintf(out, "\n");
+        }
+}
+
+static int cmd_audio(const char *path)
+{
+    struct levels lv;
+    if (measure_levels(path, &lv) < 0) {
+        free(lv.v);
+        return 1;
+    }
+    print_levels(stdout, &lv);
+    free(lv.v);
+    return 0;
+}
+
+static int cmd_audio_compare(const char *ref_path, const char *path, double tol_db)
+{
+    struct levels lv;
+    FILE *ref = fopen(ref_path, "r");
+    int rate, channels, windows, bands, bad = 0, checked = 0;
+    double worst = 0;
+    char line[4096];
+    if (!ref) {
+        fprintf(stderr, "golden: cannot read %s\n", ref_path);
+        return 1;
+    }
+    if (measure_levels(path, &lv) < 0) {
+        free(lv.v);
+        fclose(ref);
+        return 1;
+    }
+    if (!fgets(line, sizeof(line), ref) || !fgets(line, sizeof(line), ref) ||
+        sscanf(line, "rate %d channels %d windows %d bands %d", &rate, &channels, &windows,
+               &bands) != 4 ||
+        bands != AUDIO_BANDS) {
+        fprintf(stderr, "golden: %s is not a `golden audio` table\n", ref_path);
+        bad = 1;
+    } else if (rate != lv.rate || channels != lv.channels || windows != lv.windows) {
+        fprintf(stderr,
+                "golden: audio is %d Hz, %d channels, %d windows; reference %d Hz, %d, %d\n",
+                lv.rate, lv.channels, lv.windows, rate, channels, windows);
+        bad = 1;
+    }
+    int broken = bad; /* the table itself is unusable: stop at once */
+    for (int i = 0; !broken && i < windows * channels; i++) {
+        int w, c, off;
+        char *p = line;
+        if (!fgets(line, sizeof(line), ref) || sscanf(p, "%d %d%n", &w, &c, &off) != 2 ||
+            w != i / channels || c != i % channels) {
+            fprintf(stderr, "golden: %s: bad line %d\n", ref_path, i + 3);
+            bad = broken = 1;
+            break;
+        }
+        p += off;
+        const double *v = lv.v + (size_t)i * (1 + AUDIO_BANDS);
+        for (int b = 0; b <= AUDIO_BANDS; b++) {
+            double want = strtod(p, &p), got = v[b];
+            int miss = want >= -50.0 ? fabs(got - want) > tol_db : got > -40.0;
+            if (want >= -50.0) {
+                checked++;
+                worst = fmax(worst, fabs(got - want));
+            }
+            if (miss && ++bad <= 10) {
+                char what[32];
+                if (b)
+                    snprintf(what, sizeof(what), "%.0f Hz band", 1000.0 * pow(2.0, (b - 13) / 3.0));
+                else
+                    snprintf(what, sizeof(what), "RMS");
+                fprintf(stderr, "golden: %s at %.1f s channel %d: %s %.2f dB, reference %.2f dB\n",
+                        path, w / 10.0, c, what, got, want);
+            }
+        }
+    }
+    printf("%s audio: %d levels checked, largest change %.2f dB (max %.2f), %d off: %s\n", path,
+           checked, worst, tol_db, bad, bad ? "FAIL" : "ok");
+    free(lv.v);
+    fclose(ref);
+    return bad ? 1 : 0;
+}
+
 int main(int argc, char **argv)
 {
     av_log_set_level(AV_LOG_ERROR);
@@ -387,7 +806,16 @@ int main(int argc, char **argv)
         return cmd_luma(argv[2], argv[3], atof(argv[4]));
     if (argc == 5 && !strcmp(argv[1], "pixel"))
         return cmd_pixel(argv[2], atoi(argv[3]), atoi(argv[4]));
+    if (argc == 3 && !strcmp(argv[1], "crc"))
+        return cmd_crc(argv[2]);
+    if (argc == 6 && !strcmp(argv[1], "planes"))
+        return cmd_planes(argv[2], argv[3], atof(argv[4]), atof(argv[5]));
+    if (argc == 3 && !strcmp(argv[1], "audio"))
+        return cmd_audio(argv[2]);
+    if (argc == 5 && !strcmp(argv[1], "audio-compare"))
+        return cmd_audio_compare(argv[2], argv[3], atof(argv[4]));
     fprintf(stderr, "usage: golden info FILE | frames FILE W T1,T2 DIR | compare A B PSNR DIFF | "
-                    "luma A B PSNR | pixel IMG X Y\n");
+                    "luma A B PSNR | pixel IMG X Y | crc FILE | planes A B MIN_Y MIN_C | "
+                    "audio FILE | audio-compare REF FILE TOL_DB\n");
     return 2;
 }

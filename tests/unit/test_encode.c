@@ -13,6 +13,7 @@
 #include <libavutil/imgutils.h>
 #include <libavutil/opt.h>
 #include <libavutil/pixdesc.h>
+#include <libswresample/swresample.h>
 #include <libswscale/swscale.h>
 
 #include "check.h"
@@ -218,15 +219,89 @@ struct readback {
     int arate;
     double min_psnr; /* yuv420p sources only */
     int decoded;
+    /* Audio content, over the whole 100 ms windows between the first and the last: per channel the
+     * lowest and highest RMS (dBFS) and the lowest margin (dB) of the channel's own test tone
+     * (tone_hz) over the other channel's. */
+    int achannels, awindows;
+    double rms_min_db[2], rms_max_db[2], tone_margin_db[2];
 };
+
+/* The test signal written by encode_file: a different tone and level in each channel, so that
+ * silence, a lost channel or swapped channels all show. */
+static const double tone_hz[2] = {440, 660};
+static const double tone_amp[2] = {0.5, 0.25};
+
+/* Power of x at freq (Goertzel), relative to a full-scale sine at that frequency. */
+static double tone_power(const float *x, int n, double freq, int rate)
+{
+    double w = 2 * M_PI * freq / rate, c = 2 * cos(w), s1 = 0, s2 = 0;
+    for (int i = 0; i < n; i++) {
+        double s0 = x[i] + c * s1 - s2;
+        s2 = s1;
+        s1 = s0;
+    }
+    double p = s1 * s1 + s2 * s2 - c * s1 * s2;
+    return p / ((double)n * n / 4);
+}
+
+static void measure_audio(float *const pcm[2], int len, int rate, struct readback *rb)
+{
+    int win = rate / 10;
+    rb->awindows = len / win;
+    for (int c = 0; c < 2; c++) {
+        rb->rms_min_db[c] = 99;
+        rb->rms_max_db[c] = -99;
+        rb->tone_margin_db[c] = 99;
+    }
+    for (int w = 1; w + 1 < rb->awindows; w++)
+        for (int c = 0; c < 2 && c < rb->achannels; c++) {
+            const float *x = pcm[c] + (size_t)w * win;
+            double ms = 0;
+            for (int i = 0; i < win; i++)
+                ms += (double)x[i] * x[i];
+            double db = 10 * log10(ms / win + 1e-20);
+            rb->rms_min_db[c] = fmin(rb->rms_min_db[c], db);
+            rb->rms_max_db[c] = fmax(rb->rms_max_db[c], db);
+            double own = tone_power(x, win, tone_hz[c], rate);
+            double other = tone_power(x, win, tone_hz[1 - c], rate);
+            rb->tone_margin_db[c] =
+                fmin(rb->tone_margin_db[c], 10 * log10((own + 1e-20) / (other + 1e-20)));
+        }
+}
+
+/* The level, in dBFS, of channel c's test tone (a sine's mean square). */
+static double tone_db(int c)
+{
+    return 20 * log10(tone_amp[c] / sqrt(2));
+}
+
+/* The decoded audio carries the test signal: each channel's level within 1 dB of what was written
+ * in every 100 ms window (FFmpeg's AAC encoder wobbles by up to 0.8 dB on a pure tone), and its
+ * own tone at least 30 dB above the other channel's. */
+static void check_audio_content(const struct readback *rb, const char *what)
+{
+    CHECK_INT_EQ(rb->achannels, 2);
+    CHECK_MSG(rb->awindows >= 9, "%s: %d windows of audio", what, rb->awindows);
+    for (int c = 0; c < 2; c++) {
+        CHECK_MSG(fabs(rb->rms_min_db[c] - tone_db(c)) <= 1.0 &&
+                      fabs(rb->rms_max_db[c] - tone_db(c)) <= 1.0,
+                  "%s channel %d: RMS %.2f..%.2f dBFS, wrote %.2f", what, c, rb->rms_min_db[c],
+                  rb->rms_max_db[c], tone_db(c));
+        CHECK_MSG(rb->tone_margin_db[c] >= 30, "%s channel %d: %.0f Hz only %.1f dB above %.0f Hz",
+                  what, c, tone_hz[c], rb->tone_margin_db[c], tone_hz[1 - c]);
+    }
+}
 
 /* Read a file back; when srcs is given, decode video and compare each frame with srcs[i]. */
 static int read_back(const char *path, AVFrame **srcs, struct readback *rb)
 {
     AVFormatContext *fmt = NULL;
-    AVCodecContext *dec = NULL;
+    AVCodecContext *dec = NULL, *adec = NULL;
+    SwrContext *swr = NULL;
     AVPacket *pkt = av_packet_alloc();
     AVFrame *fr = av_frame_alloc();
+    float *pcm[2] = {NULL, NULL};
+    int pcm_len = 0, pcm_cap = 0;
     int vi, audio_idx, ret;
     memset(rb, 0, sizeof(*rb));
     rb->min_psnr = 99;
@@ -268,11 +343,37 @@ static int read_back(const char *path, AVFrame **srcs, struct readback *rb)
         rb->arate = st->codecpar->sample_rate;
         if (st->duration > 0)
             rb->aduration = st->duration * av_q2d(st->time_base);
+        rb->achannels = st->codecpar->ch_layout.nb_channels;
+        adec = avcodec_alloc_context3(avcodec_find_decoder(st->codecpar->codec_id));
+        avcodec_parameters_to_context(adec, st->codecpar);
+        adec->pkt_timebase = st->time_base;
+        if (avcodec_open2(adec, adec->codec, NULL) < 0 ||
+            swr_alloc_set_opts2(&swr, &adec->ch_layout, AV_SAMPLE_FMT_FLTP, adec->sample_rate,
+                                &adec->ch_layout, adec->sample_fmt, adec->sample_rate, 0,
+                                NULL) < 0 ||
+            swr_init(swr) < 0 || adec->ch_layout.nb_channels != 2)
+            avcodec_free_context(&adec);
     }
     for (;;) {
         int r = av_read_frame(fmt, pkt);
         if (r >= 0 && pkt->stream_index == audio_idx)
             rb->apackets++;
+        if (adec && (r < 0 || pkt->stream_index == audio_idx)) {
+            avcodec_send_packet(adec, r >= 0 ? pkt : NULL);
+            while (avcodec_receive_frame(adec, fr) >= 0) {
+                if (pcm_len + fr->nb_samples > pcm_cap) {
+                    pcm_cap = 2 * (pcm_len + fr->nb_samples);
+                    for (int c = 0; c < 2; c++)
+                        pcm[c] = realloc(pcm[c], sizeof(float) * (size_t)pcm_cap);
+                }
+                uint8_t *dst[2] = {(uint8_t *)(pcm[0] + pcm_len), (uint8_t *)(pcm[1] + pcm_len)};
+                int n = swr_convert(swr, dst, pcm_cap - pcm_len,
+                                    (const uint8_t **)fr->extended_data, fr->nb_samples);
+                if (n > 0)
+                    pcm_len += n;
+                av_frame_unref(fr);
+            }
+        }
         if (r >= 0 && pkt->stream_index != vi) {
             av_packet_unref(pkt);
             continue;
@@ -313,8 +414,14 @@ static int read_back(const char *path, AVFrame **srcs, struct readback *rb)
         if (r < 0)
             break;
     }
+    if (adec)
+        measure_audio(pcm, pcm_len, adec->sample_rate, rb);
     ret = 0;
 out:
+    free(pcm[0]);
+    free(pcm[1]);
+    swr_free(&swr);
+    avcodec_free_context(&adec);
     avcodec_free_context(&dec);
     avformat_close_input(&fmt);
     av_packet_free(&pkt);
@@ -322,7 +429,7 @@ out:
     return ret;
 }
 
-/* Encode NFRAMES frames (and one second of a 440 Hz tone when audio_rate > 0). */
+/* Encode NFRAMES frames, and with audio one second of the test signal (tone_hz, tone_amp). */
 static int encode_file(const char *path, const struct reel_output *o, bool audio,
                        struct reel_log *log, AVFrame **frames_out, char *driver, size_t cap)
 {
@@ -351,8 +458,11 @@ static int encode_file(const char *path, const struct reel_output *o, bool audio
             float l[700], r[700];
             const float *planes[2] = {l, r};
             int cnt = (int)(until - written < 700 ? until - written : 700);
-            for (int i = 0; i < cnt; i++)
-                l[i] = r[i] = 0.5f * (float)sin(2 * M_PI * 440 * (double)(written + i) / rate);
+            for (int i = 0; i < cnt; i++) {
+                double t = (double)(written + i) / rate;
+                l[i] = (float)(tone_amp[0] * sin(2 * M_PI * tone_hz[0] * t));
+                r[i] = (float)(tone_amp[1] * sin(2 * M_PI * tone_hz[1] * t));
+            }
             ret = reel_output_write_audio(of, planes, cnt, &err);
             written += cnt;
         }
@@ -533,6 +643,7 @@ static void test_mp4(struct reel_log *log)
     CHECK_INT_EQ(rb.acodec, AV_CODEC_ID_AAC);
     CHECK_INT_EQ(rb.arate, 48000);
     CHECK_NEAR(rb.aduration, 1.0, 1024.0 / 48000 + 1e-6);
+    check_audio_content(&rb, "mp4 aac");
     box_offsets(path, &moov, &mdat);
     CHECK(moov >= 0 && mdat >= 0);
     CHECK_MSG(moov < mdat, "moov at %ld, mdat at %ld", moov, mdat);
@@ -579,6 +690,7 @@ static void test_other_formats(struct reel_log *log)
     CHECK_INT_EQ(rb.decoded, NFRAMES);
     CHECK_MSG(rb.min_psnr >= 33, "vp9 min PSNR %.2f dB", rb.min_psnr);
     CHECK(rb.apackets >= 45); /* 1 s of 20 ms packets */
+    check_audio_content(&rb, "webm opus");
     for (int i = 0; i < NFRAMES; i++)
         av_frame_free(&src[i]);
 
