@@ -17,17 +17,20 @@
 #define REEL_JOB_LOG_MAX_LINES 5000        /* older lines are trimmed */
 
 /* ---- queue indexes (hash tag {q}) ---- */
-#define REEL_KEY_READY "%s:{q}:ready:%s" /* zset per priority (high|normal|low): id by created ms \
-                                          */
-#define REEL_KEY_DELAYED \
-    "%s:{q}:delayed" /* zset: retries waiting for their backoff, id by due ms */
-#define REEL_KEY_RUNNING "%s:{q}:running" /* zset: claimed ids by lease deadline (Redis time, ms) \
-                                           */
-#define REEL_KEY_META "%s:{q}:meta"       /* hash: id -> "<prio digit>|<created ms>|<tags>" */
-#define REEL_KEY_INDEX "%s:{q}:jobs:%s"   /* zset per state: id by created ms (list, stats) */
-#define REEL_KEY_METRICS "%s:{q}:metrics" /* hash: render histogram (REEL_MF_*) */
-#define REEL_KEY_HOOKS "%s:{q}:hooks"     /* list: ids finished outside a worker (canceled while
-                                             queued) whose webhook a worker delivers */
+/* zset per priority (high|normal|low): claimable ids by created ms */
+#define REEL_KEY_READY "%s:{q}:ready:%s"
+/* zset: retries waiting for their backoff, ids by the Redis time (ms) they become claimable */
+#define REEL_KEY_DELAYED "%s:{q}:delayed"
+/* zset: claimed ids by lease deadline (Redis time, ms) */
+#define REEL_KEY_RUNNING "%s:{q}:running"
+/* hash: id -> "<priority digit>|<created ms>|<tags>" */
+#define REEL_KEY_META "%s:{q}:meta"
+/* zset per state, and "all": ids by created ms (listing, counts) */
+#define REEL_KEY_INDEX "%s:{q}:jobs:%s"
+/* hash: render time histogram (REEL_MF_*) */
+#define REEL_KEY_METRICS "%s:{q}:metrics"
+/* list: ids finished outside a worker (canceled while queued) whose webhook a worker delivers */
+#define REEL_KEY_HOOKS "%s:{q}:hooks"
 
 /* ---- other keys ---- */
 #define REEL_KEY_IDEM "%s:idem:%s"        /* string: SHA-256(owner "\n" key) -> job id, 24 h */
