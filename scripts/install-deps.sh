@@ -7,10 +7,10 @@ packages=(
   build-essential cmake ninja-build pkg-config clang-format
   clang libfuzzer-14-dev libclang-rt-14-dev
   libavcodec-dev libavformat-dev libavfilter-dev libavutil-dev libswscale-dev libswresample-dev
-  libegl-dev libgles-dev libegl-mesa0 libgbm-dev
+  libegl-dev libgles-dev libegl-mesa0 libgl1-mesa-dri libgbm-dev
   libmicrohttpd-dev libcjson-dev libhiredis-dev libcurl4-openssl-dev
   libfreetype-dev libharfbuzz-dev libfontconfig-dev
-  ffmpeg redis-server curl python3 python3-yaml
+  ffmpeg redis-server wrk curl python3 python3-yaml
   fonts-dejavu-core fonts-droid-fallback fonts-lohit-deva
 )
 
