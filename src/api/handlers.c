@@ -23,6 +23,12 @@
 #include "render/render.h"
 #include "timeline/timeline.h"
 
+/* A logger whose lines carry the job's id (job=<id> comp=api). */
+static void job_log(struct reel_api *api, const char *id, struct reel_log *out)
+{
+    reel_log_init(out, &api->log, id, "api");
+}
+
 /* ---- shared parsing ---- */
 
 /* Parse the request body into a JSON object. On failure answers and returns NULL (*res set). */
@@ -459,7 +465,9 @@ enum MHD_Result h_jobs_post(struct reel_api *api, struct MHD_Connection *c, stru
     MHD_add_response_header(resp, MHD_HTTP_HEADER_LOCATION, loc);
     if (existed)
         MHD_add_response_header(resp, "Idempotent-Replayed", "true");
-    REEL_INFO(&api->log, "job=%s stage=submit %s (%" PRId64 " frames, priority %s)", id,
+    struct reel_log jl;
+    job_log(api, id, &jl);
+    REEL_INFO(&jl, "stage=submit %s (%" PRId64 " frames, priority %s)",
               existed ? "idempotent replay" : "queued", frames,
               reel_job_priority_name(env.priority));
     res = api_reply(api, c, r, MHD_HTTP_ACCEPTED, resp);
@@ -556,7 +564,9 @@ enum MHD_Result h_job_delete(struct reel_api *api, struct MHD_Connection *c, str
     }
     if (ret < 0)
         return api_reply_queue_err(api, c, r, ret, &e, "job");
-    REEL_INFO(&api->log, "job=%s stage=cancel requested", r->param);
+    struct reel_log jl;
+    job_log(api, r->param, &jl);
+    REEL_INFO(&jl, "stage=cancel requested");
     struct reel_job_status st;
     cJSON *body;
     char base[256];
@@ -598,8 +608,10 @@ static enum MHD_Result serve_file(struct reel_api *api, struct MHD_Connection *c
     /* The path comes from Redis: serve it only from under the output folder. */
     char real[PATH_MAX];
     if (!realpath(path, real) || !under_dir(api->output_dir, real)) {
-        REEL_WARN(&api->log, "job=%s stage=output %s '%s' is missing or outside the output folder",
-                  r->param, poster ? "poster" : "output", path);
+        struct reel_log jl;
+        job_log(api, r->param, &jl);
+        REEL_WARN(&jl, "stage=output %s '%s' is missing or outside the output folder",
+                  poster ? "poster" : "output", path);
         return api_reply_error(api, c, r, 404, REEL_ENOT_FOUND, NULL,
                                "the %s file is no longer available on this server",
                                poster ? "poster" : "output");
@@ -776,6 +788,7 @@ out:
  */
 struct preview {
     struct reel_api *api;
+    struct reel_log log; /* job=preview comp=api */
     struct MHD_Connection *c;
     struct reel_timeline *tl;
     double t_s;
@@ -804,8 +817,8 @@ static void *preview_main(void *arg)
                              PATH_MAX - 64, api->tmp_dir) < sizeof(pv->png))
             fd = mkstemps(pv->png, 4);
         if (fd < 0) {
-            REEL_ERROR(&api->log, "job=preview stage=preview cannot create a file in %s: %s",
-                       api->tmp_dir, strerror(errno));
+            REEL_ERROR(&pv->log, "stage=preview cannot create a file in %s: %s", api->tmp_dir,
+                       strerror(errno));
             pv->png[0] = 0;
             pv->ret = reel_err_set(&pv->res.err, REEL_EINTERNAL, NULL,
                                    "cannot create a temporary file for the preview");
@@ -823,8 +836,7 @@ static void *preview_main(void *arg)
                                       .cancel = &api->preview_cancel};
         pv->ret = reel_render_still(&ro, (int64_t)llround(pv->t_s * 1e6), pv->png, &pv->res);
         if (pv->ret < 0)
-            REEL_WARN(&api->log, "job=preview stage=%s preview failed: %s", pv->res.stage,
-                      pv->res.err.msg);
+            REEL_WARN(&pv->log, "stage=%s preview failed: %s", pv->res.stage, pv->res.err.msg);
     }
     reel_timeline_destroy(&pv->tl);
     atomic_fetch_sub(&api->previews, 1);
@@ -916,6 +928,7 @@ enum MHD_Result h_frames(struct reel_api *api, struct MHD_Connection *c, struct 
         goto out;
     }
     pv->api = api;
+    reel_log_init(&pv->log, &api->log, "preview", "api");
     pv->c = c;
     pv->tl = tl;
     pv->t_s = t;

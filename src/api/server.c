@@ -197,6 +197,13 @@ static enum MHD_Result send_errors(struct reel_api *api, struct MHD_Connection *
     return api_reply(api, c, r, status, resp);
 }
 
+/* The request's logger: job=<id> on the routes of one job, job=- elsewhere. */
+static void req_log(struct reel_api *api, const struct req *r, struct reel_log *out)
+{
+    bool job_route = r->route >= R_JOB_GET && r->route <= R_JOB_LOG && r->param[0];
+    reel_log_init(out, &api->log, job_route ? r->param : "-", "api");
+}
+
 static enum MHD_Result reply_error_v(struct reel_api *api, struct MHD_Connection *c, struct req *r,
                                      unsigned status, int code, const char *path,
                                      const char *retry_after, const char *fmt, va_list ap)
@@ -204,9 +211,10 @@ static enum MHD_Result reply_error_v(struct reel_api *api, struct MHD_Connection
     struct reel_err e = {.code = code < 0 ? -code : code};
     snprintf(e.path, sizeof(e.path), "%s", path ? path : "");
     vsnprintf(e.msg, sizeof(e.msg), fmt, ap);
-    REEL_INFO(&api->log, "stage=http route=\"%s\" status=%u code=%s%s%s: %s",
-              api_route_label(r->route), status, reel_err_code_str(e.code), e.path[0] ? " at " : "",
-              e.path, e.msg);
+    struct reel_log l;
+    req_log(api, r, &l);
+    REEL_INFO(&l, "stage=http route=\"%s\" status=%u code=%s%s%s: %s", api_route_label(r->route),
+              status, reel_err_code_str(e.code), e.path[0] ? " at " : "", e.path, e.msg);
     return send_errors(api, c, r, status, &e, 1, 0, retry_after);
 }
 
@@ -256,10 +264,12 @@ enum MHD_Result api_reply_queue_err(struct reel_api *api, struct MHD_Connection 
 {
     int code = ret < 0 ? -ret : ret;
     const char *msg = e && e->code && e->msg[0] ? e->msg : reel_err_default_msg(code);
+    struct reel_log l;
+    req_log(api, r, &l);
     switch (code) {
     case REEL_EUNAVAILABLE:
         atomic_fetch_add(&api->redis_errors, 1);
-        REEL_WARN(&api->log, "stage=redis route=\"%s\" %s: Redis unavailable: %s",
+        REEL_WARN(&l, "stage=redis route=\"%s\" %s: Redis unavailable: %s",
                   api_route_label(r->route), what, msg);
         return reply_error_retry(api, c, r, 503, REEL_EUNAVAILABLE, "5",
                                  "the job store (Redis) is unavailable; retry later");
@@ -272,8 +282,8 @@ enum MHD_Result api_reply_queue_err(struct reel_api *api, struct MHD_Connection 
     case REEL_ERATE_LIMITED:
         return reply_error_retry(api, c, r, 429, code, "1", "%s", msg);
     default:
-        REEL_ERROR(&api->log, "stage=redis route=\"%s\" %s failed: %s (%s)",
-                   api_route_label(r->route), what, reel_err_code_str(code), msg);
+        REEL_ERROR(&l, "stage=redis route=\"%s\" %s failed: %s (%s)", api_route_label(r->route),
+                   what, reel_err_code_str(code), msg);
         return api_reply_error(api, c, r, 500, REEL_EINTERNAL, NULL, "%s failed: %s", what, msg);
     }
 }
