@@ -909,10 +909,22 @@ enum MHD_Result h_frames(struct reel_api *api, struct MHD_Connection *c, struct 
     if (!isfinite(t) || t < 0)
         reel_errlist_add(&errs, REEL_EINVALID_JOB, "time",
                          "time (seconds, a number >= 0) is required for a preview frame");
+    /* A template with data previews like the job it would make. */
+    cJSON *doc = root, *expanded = NULL;
+    if (cJSON_GetObjectItemCaseSensitive(root, "template")) {
+        bool did = false;
+        expanded = expand_template(api, c, r, root, &errs, &res, &did);
+        if (did) {
+            cJSON_Delete(expanded);
+            goto out;
+        }
+        doc = expanded;
+    }
     struct reel_parse_opts po = {.limits = &api->limits};
     bool has_urls = false;
-    if (reel_timeline_from_json(root, &po, &tl, &errs) == 0)
+    if (doc && !errs.count && reel_timeline_from_json(doc, &po, &tl, &errs) == 0)
         reel_api_check_srcs(tl, (const char *const *)api->allow, &has_urls, &errs);
+    cJSON_Delete(expanded);
     if (!errs.count && tl && tl->out.duration_us > 0 &&
         (int64_t)llround(t * 1e6) >= tl->out.duration_us)
         reel_errlist_add(&errs, REEL_EINVALID_JOB, "time",

@@ -221,6 +221,10 @@ def test_jobs(cl, api):
     check(st == 200 and "promo" in t["templates"], f"template list: {t}")
     st, _, v = api.json("POST", "/v1/validate", {"template": "promo", "data": {"title": "x"}})
     check(st == 200 and v["frames"] == 10, f"validate a template: {st} {v}")
+    st, hdrs, data = api.request("POST", "/v1/frames", json.dumps(
+        {"template": "promo", "data": {"title": "x"}, "time": 0.5}),
+        {"Content-Type": "application/json"}, timeout=60)
+    check(st == 200 and png_size(data) == (160, 120), f"preview of a template: {st}")
     st, _, s = api.json("POST", "/v1/jobs", {"template": "promo", "data": {"title": "Spring"}})
     check(st == 202, f"submit from template: {st} {s}")
     done = api.wait_terminal(s["id"], 120)
