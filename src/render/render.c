@@ -64,14 +64,15 @@ static bool fq_push(struct frame_queue *q, AVFrame **f)
     return ok;
 }
 
-/* Returns NULL when the queue is closed and empty. */
+/* Returns NULL when the queue is closed and empty, or at once when it was aborted: frames still
+ * queued then are never encoded (fq_uninit frees them), so a cancel does not wait for them. */
 static AVFrame *fq_pop(struct frame_queue *q)
 {
     pthread_mutex_lock(&q->lock);
     while (q->count == 0 && !q->closed)
         pthread_cond_wait(&q->cond, &q->lock);
     AVFrame *f = NULL;
-    if (q->count) {
+    if (q->count && !q->aborted) {
         f = q->items[q->head];
         q->head = (q->head + 1) % QUEUE_CAP;
         q->count--;
@@ -154,7 +155,10 @@ static void *enc_main(void *arg)
         av_frame_free(&f);
         w0 = reel_clock_s();
     }
-    if (et->ret == 0)
+    pthread_mutex_lock(&et->q.lock);
+    bool aborted = et->q.aborted;
+    pthread_mutex_unlock(&et->q.lock);
+    if (et->ret == 0 && !aborted)
         et->ret = write_audio_until(et, et->tl->out.duration_us);
     return NULL;
 }

@@ -37,11 +37,12 @@ static char g_out[512];
 #define SMALL_JOB                                                                          \
     "{\"output\":{\"width\":320,\"height\":240,\"fps\":10,\"duration\":1,\"poster\":0.5}," \
     "\"layers\":[{\"type\":\"color\",\"color\":\"#ff0000\"}]}"
-/* A minute of 1080p: well over a minute to render on a small machine, long enough to be
- * interrupted. (x264's slowest presets take about a second to close; medium does not.) */
+/* A minute of 1080p at x264's slowest preset: well over a minute to render on a small machine,
+ * long enough to be interrupted, and the slowest case for a cancel to stop (frames already queued
+ * for the encoder are dropped, not encoded). */
 #define LONG_JOB                                                                                   \
     "{\"output\":{\"width\":1920,\"height\":1080,\"fps\":30,\"duration\":60,"                      \
-    "\"preset\":\"medium\"},\"layers\":[{\"type\":\"color\",\"color\":\"#203040\"},"               \
+    "\"preset\":\"veryslow\"},\"layers\":[{\"type\":\"color\",\"color\":\"#203040\"},"             \
     "{\"type\":\"shape\",\"shape\":\"ellipse\",\"width\":300,\"height\":200,\"fill\":\"#ffcc00\"," \
     "\"animate\":{\"x\":[{\"time\":0,\"value\":0},{\"time\":60,\"value\":1920}]}}]}"
 
