@@ -87,6 +87,7 @@ struct layer {
     bool is_parked; /* off screen: decoder closed, pictures released */
     int64_t frame_pts;
     struct reel_cpu_scratch scratch;
+    struct reel_cpu_rect fx_at; /* the box-image pixels effects compute (what can show) */
 };
 
 struct cpu_priv {
@@ -357,6 +358,34 @@ out:
     return ret;
 }
 
+/*
+ * The box-image pixels the layer's effects must compute: all of them, but with a blur only those
+ * the output can show over the layer's life (src/timeline/geometry.h) plus two texels for the
+ * bilinear footprint, so that a blur's cost follows what is seen, not the box.
+ */
+static void effects_region(const struct reel_timeline *tl, struct layer *ly)
+{
+    const struct reel_layer *l = ly->l;
+    ly->fx_at = (struct reel_cpu_rect){0, 0, ly->tex_w, ly->tex_h};
+    bool has_blur = false;
+    for (int i = 0; i < l->n_effects; i++)
+        has_blur |= l->effects[i].type == REEL_FX_BLUR && l->effects[i].sigma > 0.0;
+    if (!has_blur || !(ly->bw > 0.0) || !(ly->bh > 0.0))
+        return;
+    double b[4];
+    if (!reel_layer_visible_box(tl, l, ly->bw, ly->bh, 2.0, b)) {
+        ly->fx_at = (struct reel_cpu_rect){0, 0, 0, 0};
+        return;
+    }
+    double kx = ly->tex_w / ly->bw, ky = ly->tex_h / ly->bh;
+    double x0 = floor(b[0] * kx) - 2.0, y0 = floor(b[1] * ky) - 2.0;
+    double x1 = ceil(b[2] * kx) + 2.0, y1 = ceil(b[3] * ky) + 2.0;
+    ly->fx_at.x0 = (int)fmax(x0, 0.0);
+    ly->fx_at.y0 = (int)fmax(y0, 0.0);
+    ly->fx_at.x1 = (int)fmin(x1, ly->tex_w);
+    ly->fx_at.y1 = (int)fmin(y1, ly->tex_h);
+}
+
 /* Fit static content into the layer's box image (or borrow it when it already is one). */
 static int place_static(struct layer *ly, const struct reel_image *content, enum reel_fit fit)
 {
@@ -406,8 +435,10 @@ static int prepare_video(struct reel_engine *eng, const struct reel_timeline *tl
     int ret = reel_video_source_open(path, eng->cfg.threads, eng->log, &ly->vs, &eng->err);
     if (ret < 0)
         return ret;
-    int sw, sh;
+    int sw, sh, fw, fh;
     reel_video_source_size(ly->vs, &sw, &sh);
+    reel_video_source_frame_size(ly->vs, &fw, &fh);
+    bool is_square_px = fw == sw && fh == sh; /* else stretched by its sample aspect ratio */
     /* Turn the picture upright first (phones store portrait video sideways with a display
      * matrix); everything after works on the upright size. */
     const char *turn = "";
@@ -432,6 +463,7 @@ static int prepare_video(struct reel_engine *eng, const struct reel_timeline *tl
     reel_layer_box(tl, l, sw, sh, &ly->bw, &ly->bh);
     ly->tex_w = tex_size(ly->bw);
     ly->tex_h = tex_size(ly->bh);
+    effects_region(tl, ly);
     content_rect(ly, l->fit, sw, sh, &ly->cx0, &ly->cy0, &ly->cw, &ly->ch);
     if (ly->cw <= 0 || ly->ch <= 0) {
         ly->is_drawn = false;
@@ -443,7 +475,7 @@ static int prepare_video(struct reel_engine *eng, const struct reel_timeline *tl
     if (l->fit == REEL_FIT_NATURAL &&
         (ly->cx0 < 0 || ly->cy0 < 0 || ly->cx0 + ly->cw > ly->tex_w ||
          ly->cy0 + ly->ch > ly->tex_h) &&
-        ly->cw == sw && ly->ch == sh) {
+        ly->cw == sw && ly->ch == sh && is_square_px) {
         int x = ly->cx0 < 0 ? -ly->cx0 : 0, y = ly->cy0 < 0 ? -ly->cy0 : 0;
         int w = (ly->cx0 + ly->cw < ly->tex_w ? ly->cx0 + ly->cw : ly->tex_w) - (ly->cx0 + x);
         int h = (ly->cy0 + ly->ch < ly->tex_h ? ly->cy0 + ly->ch : ly->tex_h) - (ly->cy0 + y);
@@ -585,10 +617,11 @@ static int cpu_prepare(struct reel_engine *eng, const struct reel_scene *scene)
             ly->tex_w = tex_size(ly->bw);
             ly->tex_h = tex_size(ly->bh);
             enum reel_fit fit = l->type == REEL_LAYER_IMAGE ? l->fit : REEL_FIT_NATURAL;
+            effects_region(tl, ly);
             ret = place_static(ly, content, fit);
             if (ret >= 0 && ly->box.data)
-                ret = reel_cpu_effects_apply(l->effects, l->n_effects, &ly->box, p->pool,
-                                             &ly->scratch);
+                ret = reel_cpu_effects_apply_rect(l->effects, l->n_effects, &ly->box, &ly->fx_at,
+                                                  p->pool, &ly->scratch);
             reel_cpu_scratch_uninit(&ly->scratch);
             if (ret < 0) {
                 reel_err_set(&eng->err, ret, l->path, "preparing the layer's content: %s",
@@ -738,8 +771,8 @@ static int update_video(struct reel_engine *eng, struct layer *ly, const AVFrame
         av_frame_unref(ly->scaled);
         ly->tex = ly->box.data;
         ly->tex_stride = ly->box.stride;
-        ret = reel_cpu_effects_apply(ly->l->effects, ly->l->n_effects, &ly->box, p->pool,
-                                     &ly->scratch);
+        ret = reel_cpu_effects_apply_rect(ly->l->effects, ly->l->n_effects, &ly->box, &ly->fx_at,
+                                          p->pool, &ly->scratch);
         if (ret < 0)
             return reel_err_set(&eng->err, ret, ly->l->path, "applying effects: %s",
                                 reel_err_default_msg(ret));

@@ -131,25 +131,34 @@ struct color_job {
     const struct reel_effect *fx;
     int n;
     struct reel_image *img;
+    struct reel_cpu_rect at;
 };
 
 static void color_band(void *ctx, int band, int n_bands)
 {
     struct color_job *j = ctx;
     int y0, y1;
-    reel_cpu_band_rows(0, j->img->height, band, n_bands, &y0, &y1);
+    reel_cpu_band_rows(j->at.y0, j->at.y1, band, n_bands, &y0, &y1);
     for (int y = y0; y < y1; y++) {
         uint8_t *row = j->img->data + (size_t)y * j->img->stride;
-        for (int x = 0; x < j->img->width; x++)
+        for (int x = j->at.x0; x < j->at.x1; x++)
             color_run_pixel(j->fx, j->n, row + 4 * x);
     }
 }
 
+/*
+ * One blur: the output rectangle out from the input rectangle in (out grown by r, clamped to
+ * the image), which holds every pixel the clamped kernel reads. The horizontal pass writes the
+ * columns of out for the rows of in to tmp (out's width, in's height); the vertical pass writes
+ * out. Indices are clamped to the image, never to the rectangles, so the pixels of out are the
+ * same as when the whole image is blurred.
+ */
 struct blur_job {
     struct reel_image *img;
-    uint16_t *tmp;     /* width * height * 4, 8.8 fixed point */
+    uint16_t *tmp;     /* (out.x1 - out.x0) x (in.y1 - in.y0) x 4, 8.8 fixed point */
     const uint32_t *w; /* 2r+1 weights summing to 65536 */
     int r;
+    struct reel_cpu_rect in, out;
 };
 
 static int clampi(int v, int lo, int hi)
@@ -160,13 +169,13 @@ static int clampi(int v, int lo, int hi)
 static void blur_h_band(void *ctx, int band, int n_bands)
 {
     struct blur_job *j = ctx;
-    int wd = j->img->width, r = j->r;
+    int wd = j->img->width, r = j->r, tw = j->out.x1 - j->out.x0;
     int y0, y1;
-    reel_cpu_band_rows(0, j->img->height, band, n_bands, &y0, &y1);
+    reel_cpu_band_rows(j->in.y0, j->in.y1, band, n_bands, &y0, &y1);
     for (int y = y0; y < y1; y++) {
         const uint8_t *src = j->img->data + (size_t)y * j->img->stride;
-        uint16_t *dst = j->tmp + (size_t)y * wd * 4;
-        for (int x = 0; x < wd; x++) {
+        uint16_t *dst = j->tmp + (size_t)(y - j->in.y0) * tw * 4;
+        for (int x = j->out.x0; x < j->out.x1; x++) {
             uint32_t acc[4] = {0, 0, 0, 0};
             for (int k = -r; k <= r; k++) {
                 const uint8_t *s = src + 4 * clampi(x + k, 0, wd - 1);
@@ -176,8 +185,9 @@ static void blur_h_band(void *ctx, int band, int n_bands)
                 acc[2] += wk * s[2];
                 acc[3] += wk * s[3];
             }
+            uint16_t *o = dst + 4 * (x - j->out.x0);
             for (int c = 0; c < 4; c++)
-                dst[4 * x + c] = (uint16_t)((acc[c] + 128) >> 8);
+                o[c] = (uint16_t)((acc[c] + 128) >> 8);
         }
     }
 }
@@ -187,17 +197,18 @@ static void blur_h_band(void *ctx, int band, int n_bands)
 static void blur_v_band(void *ctx, int band, int n_bands)
 {
     struct blur_job *j = ctx;
-    int wd = j->img->width, ht = j->img->height, r = j->r;
+    int ht = j->img->height, r = j->r, tw = j->out.x1 - j->out.x0;
     int y0, y1;
-    reel_cpu_band_rows(0, ht, band, n_bands, &y0, &y1);
+    reel_cpu_band_rows(j->out.y0, j->out.y1, band, n_bands, &y0, &y1);
     uint64_t acc[CHUNK * 4];
     for (int y = y0; y < y1; y++) {
-        uint8_t *dst = j->img->data + (size_t)y * j->img->stride;
-        for (int x0 = 0; x0 < wd; x0 += CHUNK) {
-            int n = wd - x0 < CHUNK ? wd - x0 : CHUNK;
+        uint8_t *dst = j->img->data + (size_t)y * j->img->stride + 4 * (size_t)j->out.x0;
+        for (int x0 = 0; x0 < tw; x0 += CHUNK) {
+            int n = tw - x0 < CHUNK ? tw - x0 : CHUNK;
             memset(acc, 0, sizeof(acc[0]) * (size_t)n * 4);
             for (int k = -r; k <= r; k++) {
-                const uint16_t *s = j->tmp + ((size_t)clampi(y + k, 0, ht - 1) * wd + x0) * 4;
+                int sy = clampi(y + k, 0, ht - 1) - j->in.y0;
+                const uint16_t *s = j->tmp + ((size_t)sy * tw + x0) * 4;
                 uint64_t wk = j->w[k + r];
                 for (int i = 0; i < n * 4; i++)
                     acc[i] += wk * s[i];
@@ -208,16 +219,36 @@ static void blur_v_band(void *ctx, int band, int n_bands)
     }
 }
 
-static int blur(double sigma, struct reel_image *img, struct reel_cpu_pool *pool,
-                struct reel_cpu_scratch *scratch)
+/* The blur's kernel radius, or 0 for none. */
+static int blur_radius(const struct reel_effect *e, int *r)
 {
-    if (!(sigma > 0.0) || img->width <= 0 || img->height <= 0)
+    *r = 0;
+    if (e->type != REEL_FX_BLUR || !(e->sigma > 0.0))
         return 0;
-    double rr = ceil(3.0 * sigma);
+    double rr = ceil(3.0 * e->sigma);
     if (rr > 1e6)
         return -REEL_ENOMEM;
-    int r = (int)rr;
-    size_t need = (size_t)img->width * img->height * 4;
+    *r = (int)rr;
+    return 0;
+}
+
+static struct reel_cpu_rect grow(struct reel_cpu_rect a, int r, const struct reel_image *img)
+{
+    struct reel_cpu_rect g = {a.x0 - r, a.y0 - r, a.x1 + r, a.y1 + r};
+    g.x0 = clampi(g.x0, 0, img->width);
+    g.y0 = clampi(g.y0, 0, img->height);
+    g.x1 = clampi(g.x1, g.x0, img->width);
+    g.y1 = clampi(g.y1, g.y0, img->height);
+    return g;
+}
+
+static int blur(double sigma, int r, struct reel_image *img, struct reel_cpu_rect in,
+                struct reel_cpu_rect out, struct reel_cpu_pool *pool,
+                struct reel_cpu_scratch *scratch)
+{
+    if (out.x0 >= out.x1 || out.y0 >= out.y1)
+        return 0;
+    size_t need = (size_t)(out.x1 - out.x0) * (size_t)(in.y1 - in.y0) * 4;
     struct reel_cpu_scratch local = {0};
     struct reel_cpu_scratch *s = scratch ? scratch : &local;
     if (s->cap < need) {
@@ -232,7 +263,7 @@ static int blur(double sigma, struct reel_image *img, struct reel_cpu_pool *pool
         reel_cpu_scratch_uninit(&local);
         return -REEL_ENOMEM;
     }
-    struct blur_job job = {.img = img, .tmp = s->buf, .w = w, .r = r};
+    struct blur_job job = {.img = img, .tmp = s->buf, .w = w, .r = r, .in = in, .out = out};
     reel_cpu_pool_run(pool, blur_h_band, &job);
     reel_cpu_pool_run(pool, blur_v_band, &job);
     free(w);
@@ -240,25 +271,50 @@ static int blur(double sigma, struct reel_image *img, struct reel_cpu_pool *pool
     return 0;
 }
 
-int reel_cpu_effects_apply(const struct reel_effect *fx, int n, struct reel_image *img,
-                           struct reel_cpu_pool *pool, struct reel_cpu_scratch *scratch)
+int reel_cpu_effects_apply_rect(const struct reel_effect *fx, int n, struct reel_image *img,
+                                const struct reel_cpu_rect *want, struct reel_cpu_pool *pool,
+                                struct reel_cpu_scratch *scratch)
 {
-    for (int i = 0; i < n;) {
+    if (n <= 0 || img->width <= 0 || img->height <= 0)
+        return 0;
+    struct reel_cpu_rect whole = {0, 0, img->width, img->height};
+    struct reel_cpu_rect stack[16], *at = n < 16 ? stack : malloc(sizeof(*at) * (size_t)(n + 1));
+    if (!at)
+        return -REEL_ENOMEM;
+    /* Backwards: what each effect must produce so that the last produces want. */
+    at[n] = want ? grow(*want, 0, img) : whole;
+    int ret = 0;
+    for (int i = n - 1; i >= 0 && ret == 0; i--) {
+        int r;
+        ret = blur_radius(&fx[i], &r);
+        at[i] = grow(at[i + 1], r, img);
+    }
+    for (int i = 0; i < n && ret == 0;) {
         if (fx[i].type == REEL_FX_BLUR) {
-            int ret = blur(fx[i].sigma, img, pool, scratch);
-            if (ret < 0)
-                return ret;
+            int r;
+            blur_radius(&fx[i], &r);
+            if (r > 0)
+                ret = blur(fx[i].sigma, r, img, at[i], at[i + 1], pool, scratch);
             i++;
             continue;
         }
         int j = i;
         while (j < n && fx[j].type != REEL_FX_BLUR)
             j++;
-        struct color_job job = {.fx = fx + i, .n = j - i, .img = img};
-        reel_cpu_pool_run(pool, color_band, &job);
+        struct color_job job = {.fx = fx + i, .n = j - i, .img = img, .at = at[i]};
+        if (at[i].x0 < at[i].x1 && at[i].y0 < at[i].y1)
+            reel_cpu_pool_run(pool, color_band, &job);
         i = j;
     }
-    return 0;
+    if (at != stack)
+        free(at);
+    return ret;
+}
+
+int reel_cpu_effects_apply(const struct reel_effect *fx, int n, struct reel_image *img,
+                           struct reel_cpu_pool *pool, struct reel_cpu_scratch *scratch)
+{
+    return reel_cpu_effects_apply_rect(fx, n, img, NULL, pool, scratch);
 }
 
 void reel_cpu_scratch_uninit(struct reel_cpu_scratch *s)

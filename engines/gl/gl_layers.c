@@ -257,8 +257,61 @@ static void swap_targets(struct reel_gl_target *a, struct reel_gl_target *b)
     *b = t;
 }
 
+/* A rectangle of box texels, x0 y0 x1 y1. */
+struct texels {
+    int x0, y0, x1, y1;
+};
+
+static int clampi(int v, int lo, int hi)
+{
+    return v < lo ? lo : (v > hi ? hi : v);
+}
+
+static struct texels grow(struct texels a, int r, int w, int h)
+{
+    struct texels g = {clampi(a.x0 - r, 0, w), clampi(a.y0 - r, 0, h), 0, 0};
+    g.x1 = clampi(a.x1 + r, g.x0, w);
+    g.y1 = clampi(a.y1 + r, g.y0, h);
+    return g;
+}
+
+/*
+ * The box texels the layer's effects must compute, as the cpu engine chooses them: all, but with a
+ * blur only those the output can show over the layer's life plus two texels (cost follows what is
+ * seen, not the box). Computed once per prepare.
+ */
+static struct texels effects_region(struct reel_gl_priv *p, struct reel_gl_layer *ly)
+{
+    struct texels all = {0, 0, ly->box.w, ly->box.h};
+    if (ly->fx_at[2] >= 0)
+        return (struct texels){ly->fx_at[0], ly->fx_at[1], ly->fx_at[2], ly->fx_at[3]};
+    struct texels at = all;
+    double b[4];
+    if (ly->is_solid || !has_blur(ly->l) || !(ly->bw > 0.0) || !(ly->bh > 0.0)) {
+        at = all;
+    } else if (!reel_layer_visible_box(p->scene->tl, ly->l, ly->bw, ly->bh, 2.0, b)) {
+        at = (struct texels){0, 0, 0, 0};
+    } else {
+        double kx = ly->box.w / ly->bw, ky = ly->box.h / ly->bh;
+        at.x0 = (int)fmax(floor(b[0] * kx) - 2.0, 0.0);
+        at.y0 = (int)fmax(floor(b[1] * ky) - 2.0, 0.0);
+        at.x1 = (int)fmin(ceil(b[2] * kx) + 2.0, ly->box.w);
+        at.y1 = (int)fmin(ceil(b[3] * ky) + 2.0, ly->box.h);
+    }
+    ly->fx_at[0] = at.x0;
+    ly->fx_at[1] = at.y0;
+    ly->fx_at[2] = at.x1;
+    ly->fx_at[3] = at.y1;
+    return at;
+}
+
+static bool is_empty(struct texels t)
+{
+    return t.x0 >= t.x1 || t.y0 >= t.y1;
+}
+
 static void color_run(struct reel_gl_priv *p, struct reel_gl_layer *ly,
-                      const struct reel_effect *fx, int n)
+                      const struct reel_effect *fx, int n, struct texels at)
 {
     GLint types[REEL_GL_MAX_FX];
     GLfloat params[2 * REEL_GL_MAX_FX], keys[2 * REEL_GL_MAX_FX];
@@ -282,11 +335,14 @@ static void color_run(struct reel_gl_priv *p, struct reel_gl_layer *ly,
     glUniform1iv(reel_gl_uniform(prog, "u_type"), n, types);
     glUniform2fv(reel_gl_uniform(prog, "u_param"), n, params);
     glUniform2fv(reel_gl_uniform(prog, "u_key"), n, keys);
-    reel_gl_draw_rect(prog, ly->box.w, ly->box.h, 0, 0, ly->box.w, ly->box.h);
+    reel_gl_draw_rect(prog, ly->box.w, ly->box.h, at.x0, at.y0, at.x1, at.y1);
     swap_targets(&ly->box, &ly->scratch);
 }
 
-static void blur(struct reel_gl_priv *p, struct reel_gl_layer *ly, int i)
+/* One blur from the texels of in to those of out (out grown by the radius, clamped to the box):
+ * the horizontal pass over out's columns and in's rows, the vertical over out. */
+static void blur(struct reel_gl_priv *p, struct reel_gl_layer *ly, int i, struct texels in,
+                 struct texels out)
 {
     GLuint ph = p->prog[REEL_GL_PROG_BLUR_H], pv = p->prog[REEL_GL_PROG_BLUR_V];
     glUseProgram(ph);
@@ -299,7 +355,7 @@ static void blur(struct reel_gl_priv *p, struct reel_gl_layer *ly, int i)
     glUniform1i(reel_gl_uniform(ph, "u_w"), 1);
     glUniform1i(reel_gl_uniform(ph, "u_r"), ly->blur_r[i]);
     glUniform1i(reel_gl_uniform(ph, "u_w_row"), ly->blur_w_row[i]);
-    reel_gl_draw_rect(ph, ly->box.w, ly->box.h, 0, 0, ly->box.w, ly->box.h);
+    reel_gl_draw_rect(ph, ly->box.w, ly->box.h, out.x0, in.y0, out.x1, in.y1);
 
     glUseProgram(pv);
     glBindFramebuffer(GL_FRAMEBUFFER, ly->box.fbo);
@@ -309,7 +365,7 @@ static void blur(struct reel_gl_priv *p, struct reel_gl_layer *ly, int i)
     glUniform1i(reel_gl_uniform(pv, "u_w"), 1);
     glUniform1i(reel_gl_uniform(pv, "u_r"), ly->blur_r[i]);
     glUniform1i(reel_gl_uniform(pv, "u_w_row"), ly->blur_w_row[i]);
-    reel_gl_draw_rect(pv, ly->box.w, ly->box.h, 0, 0, ly->box.w, ly->box.h);
+    reel_gl_draw_rect(pv, ly->box.w, ly->box.h, out.x0, out.y0, out.x1, out.y1);
     glActiveTexture(GL_TEXTURE1);
     glBindTexture(GL_TEXTURE_2D, 0);
     glActiveTexture(GL_TEXTURE0);
@@ -320,20 +376,34 @@ int reel_gl_layer_effects(struct reel_engine *eng, struct reel_gl_layer *ly)
     struct reel_gl_priv *p = eng->priv;
     const struct reel_layer *l = ly->l;
     glDisable(GL_BLEND);
-    for (int i = 0; i < l->n_effects;) {
+    /* Backwards: what each effect must produce so that the last produces what can show. */
+    int n = l->n_effects;
+    struct texels stack[16], *at = n < 16 ? stack : malloc(sizeof(*at) * (size_t)(n + 1));
+    if (!at)
+        return reel_err_set(&eng->err, REEL_ENOMEM, l->path, "out of memory");
+    at[n] = effects_region(p, ly);
+    for (int i = n - 1; i >= 0; i--) {
+        bool blurs = l->effects[i].type == REEL_FX_BLUR && l->effects[i].sigma > 0.0 &&
+                     ly->blur_w && ly->blur_w[i];
+        at[i] = grow(at[i + 1], blurs ? ly->blur_r[i] : 0, ly->box.w, ly->box.h);
+    }
+    for (int i = 0; i < n;) {
         const struct reel_effect *e = &l->effects[i];
         if (e->type == REEL_FX_BLUR) {
-            if (e->sigma > 0.0 && ly->blur_w && ly->blur_w[i])
-                blur(p, ly, i);
+            if (e->sigma > 0.0 && ly->blur_w && ly->blur_w[i] && !is_empty(at[i + 1]))
+                blur(p, ly, i, at[i], at[i + 1]);
             i++;
             continue;
         }
         int j = i;
-        while (j < l->n_effects && l->effects[j].type != REEL_FX_BLUR && j - i < REEL_GL_MAX_FX)
+        while (j < n && l->effects[j].type != REEL_FX_BLUR && j - i < REEL_GL_MAX_FX)
             j++;
-        color_run(p, ly, e, j - i);
+        if (!is_empty(at[i]))
+            color_run(p, ly, e, j - i, at[i]);
         i = j;
     }
+    if (at != stack)
+        free(at);
     ly->draw_tex = ly->box.tex;
     return reel_gl_check(&eng->err, l->path, "effects");
 }
@@ -952,10 +1022,14 @@ static int prepare_video(struct reel_engine *eng, struct reel_gl_layer *ly)
         (ly->cy0 + ly->ch < ly->tex_h ? ly->cy0 + ly->ch : ly->tex_h) - ly->cy0 - ly->vis_row0;
     if (ly->cw <= 0 || ly->ch <= 0 || ly->vis_w <= 0 || ly->vis_h <= 0)
         return 0;
+    /* The source rectangle is in decoded texels: an anamorphic frame (sample aspect ratio) is
+     * narrower than the size fitted above, and is stretched onto it. */
+    int fw, fh;
+    reel_video_source_frame_size(ly->vs, &fw, &fh);
     ly->src_x = 0;
     ly->src_y = 0;
-    ly->src_w = sw;
-    ly->src_h = sh;
+    ly->src_w = ly->rotation % 180 ? fh : fw;
+    ly->src_h = ly->rotation % 180 ? fw : fh;
     if ((ret = alloc_box(eng, ly)) < 0)
         return ret;
     /* Decode the first frame now: a broken file fails the job before any frame is rendered. */
@@ -1002,6 +1076,7 @@ int reel_gl_layer_prepare(struct reel_engine *eng, int i)
     const struct reel_image *content = p->scene->content ? &p->scene->content[i] : NULL;
     int ret = 0;
     ly->l = l;
+    ly->fx_at[2] = -1; /* the effects' region is worked out when they first run */
     if (!reel_layer_is_visual(l))
         return 0;
     switch (l->type) {

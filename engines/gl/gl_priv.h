@@ -53,6 +53,7 @@ struct reel_gl_layer {
     GLuint *blur_w;                 /* per effect: its blur's weight texture (0 = none) */
     int *blur_r, *blur_w_row;       /* per effect: blur radius, weights per texture row */
     int n_blur_slots;               /* length of the three arrays above */
+    int fx_at[4]; /* box texels effects compute, x0 y0 x1 y1 (gl_layers.c); fx_at[2] < 0: unset */
 
     /* Video */
     struct reel_video_source *vs;

@@ -125,3 +125,84 @@ int reel_layer_transform(const struct reel_layer *l, const struct reel_layer_sta
     }
     return 0;
 }
+
+/* The output rectangle grown by margin px, mapped into box units by inv: its bounding box. */
+static void output_in_box(const struct reel_affine *inv, int out_w, int out_h, double margin,
+                          double r[4])
+{
+    double xs[2] = {-margin, out_w + margin}, ys[2] = {-margin, out_h + margin};
+    r[0] = r[1] = INFINITY;
+    r[2] = r[3] = -INFINITY;
+    for (int i = 0; i < 2; i++)
+        for (int j = 0; j < 2; j++) {
+            double u = inv->a * xs[i] + inv->b * ys[j] + inv->c;
+            double v = inv->d * xs[i] + inv->e * ys[j] + inv->f;
+            r[0] = fmin(r[0], u);
+            r[1] = fmin(r[1], v);
+            r[2] = fmax(r[2], u);
+            r[3] = fmax(r[3], v);
+        }
+}
+
+static bool is_slide(enum reel_transition_type t)
+{
+    return t == REEL_TR_SLIDE_LEFT || t == REEL_TR_SLIDE_RIGHT || t == REEL_TR_SLIDE_UP ||
+           t == REEL_TR_SLIDE_DOWN;
+}
+
+/* Whether the layer's transform changes with time. */
+static bool geometry_moves(const struct reel_layer *l)
+{
+    static const enum reel_prop props[] = {REEL_PROP_X,       REEL_PROP_Y,
+                                           REEL_PROP_SCALE,   REEL_PROP_SCALE_X,
+                                           REEL_PROP_SCALE_Y, REEL_PROP_ROTATION};
+    for (size_t i = 0; i < sizeof(props) / sizeof(props[0]); i++)
+        if (l->anim[props[i]].n_keys > 0)
+            return true;
+    return is_slide(l->tr_in.type) || is_slide(l->tr_out.type);
+}
+
+bool reel_layer_visible_box(const struct reel_timeline *tl, const struct reel_layer *l, double bw,
+                            double bh, double margin, double out[4])
+{
+    double u[4] = {INFINITY, INFINITY, -INFINITY, -INFINITY};
+    int w = tl->out.width, h = tl->out.height;
+    struct reel_layer_state st;
+    struct reel_affine fwd, inv;
+    if (!geometry_moves(l)) {
+        reel_eval_layer(tl, l, l->start_us, &st);
+        if (reel_layer_transform(l, &st, bw, bh, w, h, &fwd, &inv) == 0)
+            output_in_box(&inv, w, h, margin, u);
+    } else {
+        /* Every frame the layer shows in. Between two frames continuous motion stays within the
+         * bounding box of both, which the union holds. */
+        int64_t n_frames = reel_timeline_frame_count(tl);
+        int64_t end = l->start_us + l->duration_us;
+        int64_t n = tl->out.fps_num > 0
+                        ? l->start_us * tl->out.fps_num / ((int64_t)tl->out.fps_den * REEL_US)
+                        : n_frames;
+        /* The layer's first and last instants too, which need not be frame times. */
+        int64_t last = (end < tl->out.duration_us ? end : tl->out.duration_us) - 1;
+        for (int64_t k = -2; k < 0 || n < n_frames; k++) {
+            int64_t t = k == -2   ? l->start_us
+                        : k == -1 ? last
+                                  : reel_timeline_frame_time_us(tl, n++);
+            if (t >= end)
+                break;
+            reel_eval_layer(tl, l, t, &st);
+            if (!st.visible || reel_layer_transform(l, &st, bw, bh, w, h, &fwd, &inv) < 0)
+                continue;
+            double r[4];
+            output_in_box(&inv, w, h, margin, r);
+            u[0] = fmin(u[0], r[0]);
+            u[1] = fmin(u[1], r[1]);
+            u[2] = fmax(u[2], r[2]);
+            u[3] = fmax(u[3], r[3]);
+        }
+    }
+    out[0] = fmax(u[0], 0.0);
+    out[1] = fmax(u[1], 0.0);
+    out[2] = fmin(u[2], bw);
+    out[3] = fmin(u[3], bh);
+    return out[0] < out[2] && out[1] < out[3];
+}

@@ -43,4 +43,15 @@ int reel_layer_transform(const struct reel_layer *l, const struct reel_layer_sta
                          double bh, int out_w, int out_h, struct reel_affine *fwd,
                          struct reel_affine *inv);
 
+/*
+ * The part of layer l's box (bw x bh, box units) that the output can show: the output rectangle
+ * grown by margin px on every side, mapped into the box, for the layer's one transform, or, when
+ * its position, scale or rotation is animated or it slides in or out, the bounding box of that
+ * over every frame of its life (so the times between frames of continuous motion too). Clamped to
+ * the box, in out[] = {x0, y0, x1, y1}. Returns false when it is empty. Effects whose cost grows
+ * with the box (blur) are computed only there, plus their own reach.
+ */
+bool reel_layer_visible_box(const struct reel_timeline *tl, const struct reel_layer *l, double bw,
+                            double bh, double margin, double out[4]);
+
 #endif
