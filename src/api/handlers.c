@@ -1110,9 +1110,13 @@ enum MHD_Result h_metrics(struct reel_api *api, struct MHD_Connection *c, struct
     if (!f)
         return MHD_NO;
     struct reel_queue_stats qs;
-    bool redis_up = reel_queue_stats(api->cfg.queue, &qs) == 0;
-    if (!redis_up)
+    int gate = api_redis_gate(api); /* a scrape does not wait on a Redis known to be down */
+    bool redis_up = gate >= 0 && reel_queue_stats(api->cfg.queue, &qs) == 0;
+    if (!redis_up && gate >= 0) {
         atomic_fetch_add(&api->redis_errors, 1);
+        api_redis_mark_down(api);
+    }
+    api_redis_gate_done(api, gate, redis_up);
     fprintf(f,
             "# HELP reel_redis_up Whether the last Redis call of this scrape succeeded.\n"
             "# TYPE reel_redis_up gauge\nreel_redis_up %d\n",

@@ -63,6 +63,8 @@ struct reel_api {
     atomic_int preview_cancel;  /* set at stop: previews end early */
     atomic_llong http[R_COUNT + 1][MAX_STATUS]; /* requests by route (R_COUNT: unmatched), code */
     atomic_llong redis_errors;
+    atomic_llong redis_retry_at_ms; /* 0 = Redis not known down; else next probe (monotonic ms) */
+    atomic_int redis_probing;       /* a request is finding out whether Redis is back */
     struct reel_log log;
     /* Connections whose request headers have not arrived within cfg.request_timeout_s are shut
      * down by the reaper thread (a client dripping its headers holds no slot for long). */
@@ -107,6 +109,13 @@ enum MHD_Result api_reply_errlist(struct reel_api *api, struct MHD_Connection *c
 /* A queue call's failure: 503 + Retry-After (unavailable), 404, 409, 429, else 500. */
 enum MHD_Result api_reply_queue_err(struct reel_api *api, struct MHD_Connection *c, struct req *r,
                                     int ret, const struct reel_err *e, const char *what);
+/* The Redis circuit (server.c). gate: 0 = Redis not known down, call it; 1 = known down, this
+ * request is the one a second that finds out whether it is back; -1 = known down, answer 503
+ * without calling. gate_done ends the call (ok: Redis answered). mark_down records a failure. */
+int api_redis_gate(struct reel_api *api);
+void api_redis_gate_done(struct reel_api *api, int gate, bool ok);
+void api_redis_mark_down(struct reel_api *api);
+
 /* HTTP status for an error code. */
 unsigned api_status_of(int code);
 

@@ -24,28 +24,29 @@ struct route {
     const char *pattern;
     bool has_body; /* a JSON body is read (Content-Type checked, size limited) */
     bool open;     /* no token needed (health, readiness, metrics) */
+    bool redis;    /* cannot answer without Redis: refused at once while Redis is known down */
     route_fn fn;
 };
 
 /* The one route table (its order is enum route_id). docs/openapi.yaml is checked against it. */
 static const struct route routes[R_COUNT] = {
-    [R_JOBS_POST] = {"POST", "/v1/jobs", true, false, h_jobs_post},
-    [R_JOBS_LIST] = {"GET", "/v1/jobs", false, false, h_jobs_list},
-    [R_JOB_GET] = {"GET", "/v1/jobs/{id}", false, false, h_job_get},
-    [R_JOB_DELETE] = {"DELETE", "/v1/jobs/{id}", false, false, h_job_delete},
-    [R_JOB_OUTPUT] = {"GET", "/v1/jobs/{id}/output", false, false, h_job_output},
-    [R_JOB_POSTER] = {"GET", "/v1/jobs/{id}/poster", false, false, h_job_poster},
-    [R_JOB_LOG] = {"GET", "/v1/jobs/{id}/log", false, false, h_job_log},
-    [R_FRAMES] = {"POST", "/v1/frames", true, false, h_frames},
-    [R_VALIDATE] = {"POST", "/v1/validate", true, false, h_validate},
-    [R_TEMPLATES_LIST] = {"GET", "/v1/templates", false, false, h_templates_list},
-    [R_TEMPLATE_PUT] = {"PUT", "/v1/templates/{name}", true, false, h_template_put},
-    [R_TEMPLATE_GET] = {"GET", "/v1/templates/{name}", false, false, h_template_get},
-    [R_TEMPLATE_DELETE] = {"DELETE", "/v1/templates/{name}", false, false, h_template_delete},
-    [R_INFO] = {"GET", "/v1/info", false, false, h_info},
-    [R_HEALTHZ] = {"GET", "/healthz", false, true, h_healthz},
-    [R_READYZ] = {"GET", "/readyz", false, true, h_readyz},
-    [R_METRICS] = {"GET", "/metrics", false, true, h_metrics},
+    [R_JOBS_POST] = {"POST", "/v1/jobs", true, false, true, h_jobs_post},
+    [R_JOBS_LIST] = {"GET", "/v1/jobs", false, false, true, h_jobs_list},
+    [R_JOB_GET] = {"GET", "/v1/jobs/{id}", false, false, true, h_job_get},
+    [R_JOB_DELETE] = {"DELETE", "/v1/jobs/{id}", false, false, true, h_job_delete},
+    [R_JOB_OUTPUT] = {"GET", "/v1/jobs/{id}/output", false, false, true, h_job_output},
+    [R_JOB_POSTER] = {"GET", "/v1/jobs/{id}/poster", false, false, true, h_job_poster},
+    [R_JOB_LOG] = {"GET", "/v1/jobs/{id}/log", false, false, true, h_job_log},
+    [R_FRAMES] = {"POST", "/v1/frames", true, false, false, h_frames},
+    [R_VALIDATE] = {"POST", "/v1/validate", true, false, false, h_validate},
+    [R_TEMPLATES_LIST] = {"GET", "/v1/templates", false, false, true, h_templates_list},
+    [R_TEMPLATE_PUT] = {"PUT", "/v1/templates/{name}", true, false, true, h_template_put},
+    [R_TEMPLATE_GET] = {"GET", "/v1/templates/{name}", false, false, true, h_template_get},
+    [R_TEMPLATE_DELETE] = {"DELETE", "/v1/templates/{name}", false, false, true, h_template_delete},
+    [R_INFO] = {"GET", "/v1/info", false, false, false, h_info},
+    [R_HEALTHZ] = {"GET", "/healthz", false, true, false, h_healthz},
+    [R_READYZ] = {"GET", "/readyz", false, true, true, h_readyz},
+    [R_METRICS] = {"GET", "/metrics", false, true, false, h_metrics},
 };
 
 int reel_api_routes(const struct reel_api_route_info **out)
@@ -269,6 +270,7 @@ enum MHD_Result api_reply_queue_err(struct reel_api *api, struct MHD_Connection 
     switch (code) {
     case REEL_EUNAVAILABLE:
         atomic_fetch_add(&api->redis_errors, 1);
+        api_redis_mark_down(api);
         REEL_WARN(&l, "stage=redis route=\"%s\" %s: Redis unavailable: %s",
                   api_route_label(r->route), what, msg);
         return reply_error_retry(api, c, r, 503, REEL_EUNAVAILABLE, "5",
@@ -462,7 +464,49 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
                                "the request body is larger than the limit of %zu bytes "
                                "(max_body_bytes)",
                                api->limits.max_body_bytes);
-    return routes[r->route].fn(api, c, r);
+    if (!routes[r->route].redis)
+        return routes[r->route].fn(api, c, r);
+    /* While Redis is known to be down, one request a second finds out whether it is back; the
+     * others are answered 503 at once instead of each waiting out the Redis timeout in turn. */
+    int gate = api_redis_gate(api);
+    if (gate < 0)
+        return reply_error_retry(api, c, r, 503, REEL_EUNAVAILABLE, "1",
+                                 "the job store (Redis) is unavailable; retry later");
+    enum MHD_Result res = routes[r->route].fn(api, c, r);
+    api_redis_gate_done(api, gate, r->status != MHD_HTTP_SERVICE_UNAVAILABLE);
+    return res;
+}
+
+/* ---- Redis circuit: closed (calls go through) or open (known down) ---- */
+
+static int64_t now_ms(void)
+{
+    return (int64_t)(reel_clock_s() * 1000);
+}
+
+void api_redis_mark_down(struct reel_api *api)
+{
+    atomic_store(&api->redis_retry_at_ms, now_ms() + 1000);
+}
+
+int api_redis_gate(struct reel_api *api)
+{
+    int64_t at = atomic_load(&api->redis_retry_at_ms);
+    if (at == 0)
+        return 0;
+    if (now_ms() < at)
+        return -1;
+    int expected = 0;
+    return atomic_compare_exchange_strong(&api->redis_probing, &expected, 1) ? 1 : -1;
+}
+
+void api_redis_gate_done(struct reel_api *api, int gate, bool ok)
+{
+    if (gate != 1)
+        return;
+    if (ok)
+        atomic_store(&api->redis_retry_at_ms, 0);
+    atomic_store(&api->redis_probing, 0);
 }
 
 static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
