@@ -4,9 +4,12 @@
  * llvmpipe) are skipped in the first step because the surfaceless platform reaches the same
  * renderer last, and a hardware render node should win over it.
  */
+#define _GNU_SOURCE /* dl_iterate_phdr */
 #include <dirent.h>
+#include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <link.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -48,6 +51,7 @@ struct reel_gl_display {
 /* EGL's display table is process-wide, so ours is too; see context.h. */
 static pthread_mutex_t displays_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct reel_gl_display displays[MAX_DISPLAYS];
+static pthread_once_t exit_once = PTHREAD_ONCE_INIT;
 
 struct egl_fns {
     PFNEGLQUERYDEVICESEXTPROC query_devices;
@@ -126,6 +130,34 @@ static void note(char *buf, size_t cap, const char *fmt, ...)
     va_end(ap);
 }
 
+static int pin_dri_driver(struct dl_phdr_info *info, size_t size, void *arg)
+{
+    (void)size;
+    (void)arg;
+    const char *name = info->dlpi_name;
+    size_t n = name ? strlen(name) : 0;
+    if (n > 7 && !strcmp(name + n - 7, "_dri.so") && strstr(name, "/dri/")) {
+        void *h = dlopen(name, RTLD_NOW | RTLD_NOLOAD | RTLD_NODELETE);
+        if (h)
+            dlclose(h); /* drops the reference just taken; the library stays marked */
+    }
+    return 0;
+}
+
+/*
+ * Keep every Mesa DRI driver that eglInitialize loaded in memory for the life of the process
+ * (RTLD_NODELETE), so that eglTerminate ends the screen but does not unload the driver. Mesa keeps
+ * state of its own in the driver's globals that it never frees (on AMD Zen CPUs, Mesa 22.3's
+ * CPU topology detection allocates an L3 affinity mask, once per load); unloading the driver makes
+ * that memory unreachable, and every later load allocates it again, a leak per probe or per job in
+ * a long-running server. Pinned, the driver is loaded once and its state stays its own. Drivers
+ * that are not Mesa's (no "_dri.so" in /dri/) are left alone.
+ */
+static void pin_dri_drivers(void)
+{
+    dl_iterate_phdr(pin_dri_driver, NULL);
+}
+
 /*
  * Find or create the shared display for key. native/platform are used only when it is new.
  * gbm/fd (may be NULL/-1) pass to the new entry's ownership on success. Returns NULL when
@@ -164,6 +196,7 @@ static struct reel_gl_display *display_acquire(const struct egl_fns *f, const ch
         snprintf(why, why_cap, "%s: eglInitialize failed (%s)", key, egl_error_name(eglGetError()));
         goto out;
     }
+    pin_dri_drivers();
     for (int i = 0; i < MAX_DISPLAYS; i++) {
         if (displays[i].refs == 0 && !displays[i].is_kept) {
             d = &displays[i];
@@ -208,6 +241,38 @@ static void display_release(struct reel_gl_display **pd)
     }
     pthread_mutex_unlock(&displays_lock);
     *pd = NULL;
+}
+
+/*
+ * At process exit, terminate every kept display that no context uses any more. Terminating ends
+ * the driver's screen: its worker threads (llvmpipe's rasterizer and compute pools, the shader
+ * cache queue) are joined before exit-time checks such as LeakSanitizer's run, instead of being
+ * left running while the process ends. A display still in use by an open context is left alone.
+ * Runs from atexit, registered when the first context is opened: after the driver registered its
+ * own handlers, so this one runs before them.
+ */
+static void terminate_kept_displays(void)
+{
+    pthread_mutex_lock(&displays_lock);
+    for (int i = 0; i < MAX_DISPLAYS; i++) {
+        struct reel_gl_display *d = &displays[i];
+        if (!d->is_kept || d->refs > 0)
+            continue;
+        eglMakeCurrent(d->dpy, EGL_NO_SURFACE, EGL_NO_SURFACE, EGL_NO_CONTEXT);
+        eglTerminate(d->dpy);
+        if (d->gbm)
+            gbm_device_destroy(d->gbm);
+        if (d->fd >= 0)
+            close(d->fd);
+        memset(d, 0, sizeof(*d));
+    }
+    pthread_mutex_unlock(&displays_lock);
+    eglReleaseThread();
+}
+
+static void register_exit_teardown(void)
+{
+    atexit(terminate_kept_displays);
 }
 
 /* Hardware EGL devices, in enumeration order: their indices in the full device list. */
@@ -408,14 +473,15 @@ int reel_gl_ctx_open(struct reel_gl_ctx *c, int gpu_index, struct reel_log *log,
         return ret;
     c->dpy = c->disp->dpy;
     /*
-     * A display that renders is kept initialised for the rest of the process. Terminating it
-     * unloads the driver, and Mesa leaves a little memory behind on every such cycle (held by the
-     * driver's globals until it is unloaded); initialising it again also costs a driver load per
-     * job. A display that was only probed is still terminated when its last user goes.
+     * A display that renders is kept initialised for the rest of the process: initialising it
+     * again would cost a new driver screen per job. A display that was only probed is still
+     * terminated when its last user goes. Kept displays are terminated at exit
+     * (terminate_kept_displays).
      */
     pthread_mutex_lock(&displays_lock);
     c->disp->is_kept = true;
     pthread_mutex_unlock(&displays_lock);
+    pthread_once(&exit_once, register_exit_teardown);
 
     const char *dext = eglQueryString(c->dpy, EGL_EXTENSIONS);
     if (!has_ext(dext, "EGL_KHR_surfaceless_context")) {

@@ -6,8 +6,9 @@
  * EGL displays are process-wide (the same native display gives the same EGLDisplay, and
  * eglTerminate ends it for every user), so displays are shared between contexts with a reference
  * count here; every context is private to the engine that opened it. A display on which a context
- * was created stays initialised until the process ends (see reel_gl_ctx_open); one that was only
- * probed is terminated when its last user releases it.
+ * was created stays initialised until the process exits, where it is terminated if no context
+ * uses it any more (see reel_gl_ctx_open); one that was only probed is terminated when its last
+ * user releases it.
  */
 #ifndef REEL_ENGINES_GL_CONTEXT_H
 #define REEL_ENGINES_GL_CONTEXT_H

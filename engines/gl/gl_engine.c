@@ -166,6 +166,8 @@ static void gl_uninit(struct reel_engine *eng)
         p->programs.items = NULL;
     }
     reel_gl_ctx_close(&p->ctx);
+    /* Nothing is current on this thread after close; free the thread's EGL state too. */
+    eglReleaseThread();
     p->is_open = false;
 }
 
