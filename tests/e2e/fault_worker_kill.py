@@ -33,7 +33,7 @@ def test(reel):
               f"after the kill the job is {st['status']}, expected running or queued: {st}")
 
         w2 = c.worker("worker-2")
-        st = api.wait_terminal(job_id, 60)
+        st = api.wait_terminal(job_id, 150)  # slow under sanitizers
         check(st["status"] == "succeeded", f"job ended {st['status']}: {st.get('error')}")
         check(st["attempt"] >= 2, f"attempt {st['attempt']}: the job was not re-run")
         check(w2.alive(), "worker-2 exited")
