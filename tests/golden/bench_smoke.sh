@@ -13,8 +13,8 @@ fail() { echo "FAIL: $*"; fails=$((fails + 1)); }
 
 clip="$src/examples/media/clips/a.mp4"
 if [ ! -s "$clip" ]; then
-  echo "SKIP: $clip is missing (scripts/gen-media.sh makes it)"
-  exit 77
+  echo "FAIL: $clip is missing (scripts/gen-media.sh makes it)"
+  exit 1
 fi
 cp "$clip" "$dir/clip.mp4"
 cat >"$dir/smoke.json" <<'JOB'

@@ -2,14 +2,14 @@
 # The gl engine's whole-job path (pipelined frames, GPU YUV conversion, encoder) against the cpu
 # engine's: the same example rendered to video by both, frames decoded at several times, luma PSNR
 # of each pair >= 35 dB (the parity tolerance of SPEC 2.7).
+# Fails when the gl engine is not usable; skips only with REEL_TEST_NO_GL=1 (skip-policy.sh).
 # Usage: gl_render.sh REEL GOLDEN SOURCE_DIR EXAMPLE
 set -euo pipefail
 reel=$1 golden=$2 src=$3 name=$4
 MIN_PSNR=35
-[ -d "$src/examples/media" ] || { echo "SKIP: examples/media is missing; run scripts/gen-media.sh" >&2; exit 77; }
-if ! "$reel" probe 2>/dev/null | grep -q "^  gl .*usable$"; then
-  echo "SKIP: the gl engine is not usable on this host" >&2; exit 77
-fi
+. "$(dirname "$0")/skip-policy.sh"
+require_gl "$reel" "gl_render_$name"
+[ -d "$src/examples/media" ] || { echo "FAIL: examples/media is missing; run scripts/gen-media.sh"; exit 1; }
 out=$(mktemp -d "${TMPDIR:-/tmp}/reel-glrender.XXXXXX")
 trap 'rm -rf "$out"' EXIT
 job=$src/examples/$name.json

@@ -1,9 +1,15 @@
 #!/usr/bin/env bash
 # Semantic pixel probes through the whole CLI (`reel frame`): each renders a small job at one time
 # and checks pixels whose values follow from the SPEC's formulas.
+# For the gl engine: fails when it is not usable; skips only with REEL_TEST_NO_GL=1
+# (skip-policy.sh).
 # Usage: probes.sh REEL GOLDEN [ENGINE]
 set -uo pipefail
 reel=$1 golden=$2 engine=${3:-cpu}
+if [ "$engine" = gl ]; then
+  . "$(dirname "$0")/skip-policy.sh"
+  require_gl "$reel" "the gl probes"
+fi
 dir=$(mktemp -d "${TMPDIR:-/tmp}/reel-probes.XXXXXX")
 trap 'rm -rf "$dir"' EXIT
 fails=0 passes=0

@@ -7,8 +7,10 @@
  *  - the pipelined send_time / receive_frame contract, and render() on top of it;
  *  - a shader that fails to compile fails prepare with its info log logged, and nothing crashes;
  *  - memory does not grow with the number of frames.
- * Skips (77) when no EGL display can be initialised, or when reel is built without the gl
- * engine (REEL_WITH_GL=OFF). Video checks need the ffmpeg tool.
+ * Fails when the gl engine cannot start (scripts/install-deps.sh installs Mesa's llvmpipe) unless
+ * REEL_TEST_NO_GL=1 turns it off on purpose (skip, 77, said loudly; see skip.h), and when the
+ * ffmpeg tool cannot make the video clips. Skips when reel is built without the gl engine
+ * (REEL_WITH_GL=OFF).
  */
 #ifndef REEL_WITH_GL
 #include <stdio.h>
@@ -37,6 +39,7 @@ int main(void)
 #include "engines/gl/shader_files.h"
 #include "render/engine.h"
 #include "render/scene.h"
+#include "skip.h"
 #include "timeline/timeline.h"
 
 #define PARITY_MIN_DB 35.0
@@ -706,17 +709,17 @@ int main(void)
         .width = 64, .height = 64, .pix_fmt = AV_PIX_FMT_RGBA, .gpu_index = -1};
     struct reel_engine *eng = NULL;
     struct reel_err err = {0};
-    if (reel_engine_create("gl", &cfg, NULL, &eng, &err) < 0) {
-        printf("SKIP: the gl engine cannot start on this host: %s\n", err.msg);
+    if (skip_gl_opted_out("test_all_engine_gl"))
         return 77;
-    }
+    if (reel_engine_create("gl", &cfg, NULL, &eng, &err) < 0)
+        return skip_gl_unavailable(err.msg);
     reel_engine_destroy(&eng);
 
     test_basics();
     run_probes(&gl_probes);
     bool video = make_clip() == 0;
-    if (!video)
-        printf("video layers skipped in the busy scene: the ffmpeg tool is missing or failed\n");
+    CHECK_MSG(video, "the ffmpeg tool is missing or failed to make the test clip (install-deps "
+                     "installs it): the video layer checks cannot run");
     test_parity(false);
     if (video)
         test_parity(true);
@@ -724,7 +727,8 @@ int main(void)
         test_video_variant(turned_path, "display-matrix");
         test_video_variant(rgb_path, "RGB-coded");
     } else if (video) {
-        printf("turned and RGB video checks skipped: the ffmpeg tool could not make them\n");
+        CHECK_MSG(0, "the ffmpeg tool could not make the turned and RGB clips: those checks "
+                     "cannot run");
     }
     test_pipeline();
     test_threads(video);

@@ -1,7 +1,7 @@
 /* The example jobs: each parses and resolves against the generated media, and together they use
  * every layer type, fit, easing, transition (in and out), effect and output format.
  * Media comes from examples/media when present, else scripts/gen-media.sh writes it to a temporary
- * folder (skipped with 77 when the ffmpeg command is missing). */
+ * folder (the test fails when the ffmpeg command it needs for that is missing). */
 #include <glob.h>
 #include <limits.h>
 #include <stdio.h>
@@ -163,9 +163,9 @@ int main(void)
     const char *root = examples;
     if (!have_media(media)) {
         if (system("ffmpeg -hide_banner -version >/dev/null 2>&1") != 0) {
-            printf("SKIP: examples/media is missing and the ffmpeg command to make it is not "
-                   "installed\n");
-            return 77;
+            printf("FAIL: examples/media is missing and the ffmpeg command to make it is not "
+                   "installed (scripts/install-deps.sh installs it)\n");
+            return 1;
         }
         snprintf(tmp, sizeof(tmp), "/tmp/reel-test-examples-XXXXXX");
         if (!mkdtemp(tmp)) {

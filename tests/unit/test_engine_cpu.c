@@ -2,7 +2,8 @@
  * cpu engine: the pixel probes every engine runs (engine_probes.h: geometry, opacity, transitions,
  * fit, effects within 1 code value, blur, colour conversion), determinism across runs and thread
  * counts, bounded memory, and video layers (trim, speed, loop, rotation metadata) on generated
- * clips (needs the ffmpeg command-line tool; those checks are skipped without it).
+ * clips made with the ffmpeg command-line tool (and its libx264), which scripts/install-deps.sh
+ * installs: the test fails when it is missing or cannot make them.
  *
  * Timelines are built by hand with every default the parser would set, so this test depends only
  * on the engine and the shared timeline evaluator.
@@ -311,7 +312,8 @@ static int remux_rotated(const char *in, const char *out, int cw)
 static void test_video_rotation(void)
 {
     if (make_split_clip() < 0) {
-        printf("rotation checks skipped: could not make the test clip\n");
+        CHECK_MSG(0, "the ffmpeg tool could not make the split clip: the rotation checks cannot "
+                     "run");
         return;
     }
     snprintf(rot_path, sizeof(rot_path), "%s/rotated.mp4", clip_dir);
@@ -485,7 +487,8 @@ static void test_video(void)
         }
         av_frame_free(&f);
     } else {
-        printf("BT.709 decode check skipped: libx264 is not available to the ffmpeg tool\n");
+        CHECK_MSG(0, "the ffmpeg tool could not make the BT.709 clip with libx264: the BT.709 "
+                     "decode check cannot run");
     }
 
     /* A missing file fails at prepare with the layer's path. */
@@ -603,7 +606,8 @@ int main(void)
         test_video_rotation();
         test_memory(clip_path);
     } else {
-        printf("video checks skipped: the ffmpeg command-line tool is missing or failed\n");
+        CHECK_MSG(0, "the ffmpeg command-line tool is missing or failed to make the test clip "
+                     "(install-deps installs it): the video checks cannot run");
         test_memory(NULL);
     }
     remove_clip();
