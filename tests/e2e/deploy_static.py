@@ -181,6 +181,34 @@ def env_of(c):
     return {e["name"]: e.get("value") for e in c.get("env", [])}
 
 
+# Each container's REEL_* variables must be read by the command it runs (serve or worker).
+per_cmd = {}
+if REEL:
+    for cmd in ("serve", "worker"):
+        r = subprocess.run([REEL, cmd, "--help"], capture_output=True, text=True, timeout=30)
+        per_cmd[cmd] = set(re.findall(r"\bREEL_[A-Z0-9_]+\b", r.stdout + r.stderr))
+
+
+def check_cmd_env(where, args, names):
+    cmd = str((args or ["serve"])[0])
+    if cmd not in per_cmd:
+        return
+    for var in sorted(n for n in names if n.startswith("REEL_")):
+        if var not in per_cmd[cmd]:
+            bad(f"{where}: {var} is not an option of `reel {cmd}` (see reel {cmd} --help)")
+
+
+for name, svc in compose.get("services", {}).items():
+    if str(svc.get("image", "")).startswith("reel:"):
+        env = svc.get("environment", {})
+        check_cmd_env(f"compose service {name}", svc.get("command"),
+                      env.keys() if isinstance(env, dict) else [])
+for p, d in k8s:
+    for c in containers(d):
+        if str(c.get("image", "")).startswith("reel:"):
+            check_cmd_env(f"{rel(p)} {d['metadata']['name']}", c.get("args"), env_of(c).keys())
+
+
 # ---- ports ----
 def listen_port(args, env):
     args = [str(a) for a in args or []]
