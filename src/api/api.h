@@ -36,6 +36,8 @@ struct reel_api_cfg {
     const char *const *allow_url_hosts; /* NULL-terminated; hosts exempt from the address rules */
     const char *output_dir;             /* outputs are served only from under this folder */
     const char *tmp_dir;                /* previews are rendered here; NULL = $TMPDIR or /tmp */
+    const char *cache_dir;              /* URL cache of previews; NULL = default; borrowed */
+    int64_t cache_max_bytes;            /* that cache is pruned to this; 0 = no pruning */
     const struct reel_limits *limits;   /* NULL = defaults (copied) */
     const char *engine;                 /* engine for previews; NULL = the job's */
     const char *info_json;    /* {"engines": [...], "encoders": [...]} of this node; may be NULL */

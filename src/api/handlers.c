@@ -297,7 +297,9 @@ static int validate_doc(struct reel_api *api, const cJSON *doc, struct reel_time
         const char *const *roots = (const char *const *)api->roots;
         /* No roots: resolve confines nothing local (checked above); fonts use system names. */
         static const char *const no_root[] = {"/nonexistent/reel-no-asset-root", NULL};
-        struct reel_assets_cfg acfg = {.roots = roots[0] ? roots : no_root, .limits = &api->limits};
+        struct reel_assets_cfg acfg = {.roots = roots[0] ? roots : no_root,
+                                       .limits = &api->limits,
+                                       .allow_hosts = (const char *const *)api->allow};
         ret = reel_assets_resolve_timeline(&acfg, tl, &api->log, errs);
         *resolved = ret == 0;
     }
@@ -804,8 +806,12 @@ static void *preview_main(void *arg)
     struct reel_api *api = pv->api;
     struct MHD_Connection *c = pv->c;
     static const char *const no_root[] = {"/nonexistent/reel-no-asset-root", NULL};
-    struct reel_assets_cfg acfg = {
-        .roots = api->roots[0] ? (const char *const *)api->roots : no_root, .limits = &api->limits};
+    struct reel_assets_cfg acfg = {.roots =
+                                       api->roots[0] ? (const char *const *)api->roots : no_root,
+                                   .limits = &api->limits,
+                                   .allow_hosts = (const char *const *)api->allow,
+                                   .cache_dir = api->cfg.cache_dir,
+                                   .cache_max_bytes = api->cfg.cache_max_bytes};
     pv->ret = reel_assets_resolve_timeline(&acfg, pv->tl, &api->log, &pv->errs);
     if (pv->ret == 0 && (int64_t)llround(pv->t_s * 1e6) >= pv->tl->out.duration_us)
         pv->ret = reel_errlist_add(&pv->errs, REEL_EINVALID_JOB, "time",

@@ -511,6 +511,8 @@ int reel_cmd_serve(int argc, char **argv)
         .max_previews = (int)o.previews,
         .max_queued = o.max_queued,
         .public_url = o.public_url,
+        .cache_dir = o.cache_dir,
+        .cache_max_bytes = o.cache_size ? o.cache_size : (int64_t)10 << 30,
         .log = &log,
     };
     /* The preview renders block an HTTP thread each: keep threads for everything else. */

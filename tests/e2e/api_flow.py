@@ -11,6 +11,7 @@ import os
 import signal
 import struct
 import subprocess
+import sys
 import threading
 import time
 
@@ -51,6 +52,7 @@ def test_jobs(cl, api):
                                  {"Content-Type": "application/json"}, timeout=60)
     check(st == 200 and hdrs.get("content-type") == "image/png", f"frames: {st} {data[:200]!r}")
     check(png_size(data) == (160, 120), f"preview size {png_size(data)}")
+    cl.preview_png = data
     # Previews are bounded (--preview-concurrency 1 here): of 4 at once, some wait their turn
     # with 429 + Retry-After and at least one renders.
     big = dict(slow_job(2), time=1.0)
@@ -297,6 +299,36 @@ def test_flags(reel_bin):
     log("serve flags: --help 0, bad values 2: ok")
 
 
+def test_allow_host(cl, png):
+    """--allow-url-host lets URLs reach a host the address rules refuse: a preview fetches an image
+    from a loopback HTTP server; without it the same job is refused."""
+    root = os.path.join(cl.workdir, "www")
+    os.makedirs(root)
+    with open(os.path.join(root, "p.png"), "wb") as f:
+        f.write(png)
+    port = e2e.free_port()
+    web = subprocess.Popen([sys.executable, "-m", "http.server", str(port), "--bind", "127.0.0.1",
+                            "--directory", root], stdout=subprocess.DEVNULL,
+                           stderr=subprocess.DEVNULL)
+    try:
+        wait_for(lambda: e2e.port_open(port), 10, "the test web server")
+        job = {"output": {"width": 160, "height": 120, "fps": 10, "duration": 1},
+               "layers": [{"type": "image", "src": f"http://127.0.0.1:{port}/p.png"}]}
+        _, plain = cl.serve(workers=0)
+        st, _, d = plain.json("POST", "/v1/frames", dict(job, time=0))
+        check(st == 400 and d["error"]["code"] == "asset_fetch_failed", f"refused host: {st} {d}")
+        _, allowed = cl.serve(workers=0, extra=["--allow-url-host", "127.0.0.1"])
+        st, hdrs, data = allowed.request("POST", "/v1/frames", json.dumps(dict(job, time=0)),
+                                         {"Content-Type": "application/json"}, timeout=60)
+        check(st == 200 and png_size(data) == (160, 120), f"allowed host: {st} {data[:300]!r}")
+        st, _, d = allowed.json("POST", "/v1/jobs", job)
+        check(st == 202, f"job with an allowed host: {st} {d}")
+    finally:
+        web.kill()
+        web.wait()
+    log("--allow-url-host: previews fetch from an allowed host, refused otherwise: ok")
+
+
 def test_sigterm(cl):
     """SIGTERM while a job renders: the server stops accepting, the job finishes, exit 0."""
     proc, api = cl.serve(workers=1)
@@ -331,6 +363,7 @@ def test(reel_bin):
         _, api = cl.serve(workers=1)
         test_jobs(cl, api)
         test_auth(cl)
+        test_allow_host(cl, cl.preview_png)
         test_sigterm(cl)
         stop_cleanly(cl)
         cl.ok = True
