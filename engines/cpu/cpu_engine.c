@@ -88,6 +88,7 @@ struct layer {
     int64_t frame_pts;
     struct reel_cpu_scratch scratch;
     struct reel_cpu_rect fx_at; /* the box-image pixels effects compute (what can show) */
+    struct reel_cpu_rect fx_in; /* what they read: fx_at grown by every blur's radius */
 };
 
 struct cpu_priv {
@@ -366,15 +367,16 @@ out:
 static void effects_region(const struct reel_timeline *tl, struct layer *ly)
 {
     const struct reel_layer *l = ly->l;
-    ly->fx_at = (struct reel_cpu_rect){0, 0, ly->tex_w, ly->tex_h};
-    bool has_blur = false;
+    ly->fx_at = ly->fx_in = (struct reel_cpu_rect){0, 0, ly->tex_w, ly->tex_h};
+    double reach = 0.0;
     for (int i = 0; i < l->n_effects; i++)
-        has_blur |= l->effects[i].type == REEL_FX_BLUR && l->effects[i].sigma > 0.0;
-    if (!has_blur || !(ly->bw > 0.0) || !(ly->bh > 0.0))
+        if (l->effects[i].type == REEL_FX_BLUR && l->effects[i].sigma > 0.0)
+            reach += ceil(3.0 * l->effects[i].sigma);
+    if (!(reach > 0.0) || !(ly->bw > 0.0) || !(ly->bh > 0.0))
         return;
     double b[4];
     if (!reel_layer_visible_box(tl, l, ly->bw, ly->bh, 2.0, b)) {
-        ly->fx_at = (struct reel_cpu_rect){0, 0, 0, 0};
+        ly->fx_at = ly->fx_in = (struct reel_cpu_rect){0, 0, 0, 0};
         return;
     }
     double kx = ly->tex_w / ly->bw, ky = ly->tex_h / ly->bh;
@@ -384,6 +386,10 @@ static void effects_region(const struct reel_timeline *tl, struct layer *ly)
     ly->fx_at.y0 = (int)fmax(y0, 0.0);
     ly->fx_at.x1 = (int)fmin(x1, ly->tex_w);
     ly->fx_at.y1 = (int)fmin(y1, ly->tex_h);
+    ly->fx_in.x0 = (int)fmax(x0 - reach, 0.0);
+    ly->fx_in.y0 = (int)fmax(y0 - reach, 0.0);
+    ly->fx_in.x1 = (int)fmin(x1 + reach, ly->tex_w);
+    ly->fx_in.y1 = (int)fmin(y1 + reach, ly->tex_h);
 }
 
 /* Fit static content into the layer's box image (or borrow it when it already is one). */
@@ -402,9 +408,10 @@ static int place_static(struct layer *ly, const struct reel_image *content, enum
         return ret;
     ly->tex = ly->box.data;
     ly->tex_stride = ly->box.stride;
-    int vx0 = x0 > 0 ? x0 : 0, vy0 = y0 > 0 ? y0 : 0;
-    int vx1 = x0 + w < ly->tex_w ? x0 + w : ly->tex_w,
-        vy1 = y0 + h < ly->tex_h ? y0 + h : ly->tex_h;
+    /* Only the texels the effects read (all of them without a blur). */
+    int vx0 = x0 > ly->fx_in.x0 ? x0 : ly->fx_in.x0, vy0 = y0 > ly->fx_in.y0 ? y0 : ly->fx_in.y0;
+    int vx1 = x0 + w < ly->fx_in.x1 ? x0 + w : ly->fx_in.x1,
+        vy1 = y0 + h < ly->fx_in.y1 ? y0 + h : ly->fx_in.y1;
     if (vx0 >= vx1 || vy0 >= vy1)
         return 0;
     uint8_t *dst = ly->box.data + (size_t)vy0 * ly->box.stride + 4 * vx0;
@@ -432,7 +439,9 @@ static int prepare_video(struct reel_engine *eng, const struct reel_timeline *tl
     const char *path = l->src_path ? l->src_path : l->src;
     if (!path)
         return reel_err_set(&eng->err, REEL_EASSET_NOT_FOUND, l->path, "video layer has no source");
-    int ret = reel_video_source_open(path, eng->cfg.threads, eng->log, &ly->vs, &eng->err);
+    struct reel_video_source_opts vo = {.no_deinterlace = l->no_deinterlace};
+    int ret =
+        reel_video_source_open_opts(path, eng->cfg.threads, &vo, eng->log, &ly->vs, &eng->err);
     if (ret < 0)
         return ret;
     int sw, sh, fw, fh;

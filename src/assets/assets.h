@@ -57,7 +57,10 @@ bool reel_assets_addr_allowed(const struct sockaddr *sa, size_t len);
 
 /* Facts about a media file, read with libavformat (allow-listed formats, file protocol only). */
 struct reel_media_info {
-    int64_t duration_us; /* 0 when unknown or a still image */
+    /* 0 when unknown or a still image. With a video stream: that stream's own length, from its
+     * start to its last frame's pts + duration (rounded down to the microsecond); else the
+     * container's duration. */
+    int64_t duration_us;
     bool has_video, has_audio;
     int width, height;
     bool is_still; /* single-picture format (png/jpeg/webp) */

@@ -1,4 +1,6 @@
 #include <errno.h>
+#include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -102,6 +104,63 @@ static bool single_picture(AVFormatContext *fc, int vidx)
     return seen == 1;
 }
 
+/* Packets read from the last keyframe on before giving up on finding the stream's end. */
+#define MAX_TAIL_PACKETS 20000
+
+/*
+ * The length of video stream vidx from its start to the end of its last frame (the largest
+ * pts + duration of its packets, read from the last keyframe on, not decoded), rounded down to
+ * the microsecond so that a clip of n frames never covers part of an n + 1st output frame.
+ * Container durations are no substitute: MP4 writers round theirs up to the millisecond, and
+ * they cover the audio as well. Returns 0 when the end cannot be found (no seek, no timestamps).
+ * Leaves fc positioned anywhere.
+ */
+static int64_t video_stream_length_us(AVFormatContext *fc, int vidx)
+{
+    AVStream *st = fc->streams[vidx];
+    int64_t start = st->start_time != AV_NOPTS_VALUE ? st->start_time : 0;
+    /* Where to seek: the stream's or the container's end, else as far as the demuxer goes. */
+    int64_t guess = INT64_MAX / 2, d = 0;
+    if (st->duration != AV_NOPTS_VALUE && st->duration > 0)
+        d = st->duration;
+    else if (fc->duration != AV_NOPTS_VALUE && fc->duration > 0)
+        d = av_rescale_q(fc->duration, AV_TIME_BASE_Q, st->time_base);
+    if (d > 0 && d < INT64_MAX / 4 && start >= INT64_MIN / 4 && start <= INT64_MAX / 4)
+        guess = start + d;
+    AVRational fr = st->avg_frame_rate.num > 0 ? st->avg_frame_rate : st->r_frame_rate;
+    int64_t nominal = fr.num > 0 && fr.den > 0 ? av_rescale_q(1, av_inv_q(fr), st->time_base) : 0;
+    for (unsigned i = 0; i < fc->nb_streams; i++)
+        fc->streams[i]->discard = (int)i == vidx ? AVDISCARD_DEFAULT : AVDISCARD_ALL;
+    if (av_seek_frame(fc, vidx, guess, AVSEEK_FLAG_BACKWARD) < 0)
+        return 0;
+    AVPacket *pkt = av_packet_alloc();
+    if (!pkt)
+        return 0;
+    int64_t end = AV_NOPTS_VALUE, last_dur = 0;
+    for (int n = 0; n < MAX_TAIL_PACKETS;) {
+        if (av_read_frame(fc, pkt) < 0)
+            break;
+        if (pkt->stream_index == vidx) {
+            n++;
+            int64_t ts = pkt->pts != AV_NOPTS_VALUE ? pkt->pts : pkt->dts;
+            /* A frame without a duration (often the last, in variable-rate MP4s) lasts as
+             * long as the frame before it. */
+            if (pkt->duration > 0)
+                last_dur = pkt->duration;
+            int64_t dur = last_dur > 0 ? last_dur : nominal;
+            if (ts != AV_NOPTS_VALUE && ts <= INT64_MAX / 4 && ts >= INT64_MIN / 4 &&
+                dur < INT64_MAX / 4 && (end == AV_NOPTS_VALUE || ts + dur > end))
+                end = ts + dur;
+        }
+        av_packet_unref(pkt);
+    }
+    bool done = av_read_frame(fc, pkt) < 0; /* the tail was read to the end */
+    av_packet_free(&pkt);
+    if (!done || end == AV_NOPTS_VALUE || end <= start || start < INT64_MIN / 4)
+        return 0;
+    return av_rescale_q_rnd(end - start, st->time_base, AV_TIME_BASE_Q, AV_ROUND_DOWN);
+}
+
 int reel_media_probe(const char *path, const struct reel_limits *limits,
                      struct reel_media_info *info, struct reel_err *err)
 {
@@ -179,7 +238,9 @@ int reel_media_probe(const char *path, const struct reel_limits *limits,
     else if ((!strcmp(fmt->name, "gif") || !strcmp(fmt->name, "apng")) && vidx >= 0)
         info->is_still = single_picture(fc, vidx);
 
-    if (!info->is_still) {
+    if (!info->is_still && vidx >= 0)
+        info->duration_us = video_stream_length_us(fc, vidx);
+    if (!info->is_still && info->duration_us <= 0) {
         if (fc->duration != AV_NOPTS_VALUE && fc->duration > 0) {
             info->duration_us = fc->duration; /* AV_TIME_BASE is microseconds */
         } else {

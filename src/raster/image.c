@@ -169,6 +169,144 @@ static int peek_size(const char *path, enum sniffed kind, int *w, int *h)
     return ret;
 }
 
+/* Largest eXIf chunk read, and how many PNG chunks are walked looking for it. */
+#define MAX_EXIF_BYTES 65536
+#define MAX_PNG_CHUNKS 1024
+
+static unsigned be32(const uint8_t *p)
+{
+    return (unsigned)p[0] << 24 | (unsigned)p[1] << 16 | (unsigned)p[2] << 8 | p[3];
+}
+
+/*
+ * The Orientation tag (0x0112, 1 to 8) of a TIFF-structured EXIF block of n bytes, from its first
+ * image directory; 0 when absent or malformed. Every offset is checked against n.
+ */
+static int tiff_orientation(const uint8_t *b, size_t n)
+{
+    if (n < 8)
+        return 0;
+    bool le = !memcmp(b, "II*\0", 4);
+    if (!le && memcmp(b, "MM\0*", 4))
+        return 0;
+    size_t ifd = le ? (size_t)le16(b + 4) | (size_t)le16(b + 6) << 16 : be32(b + 4);
+    if (ifd > n - 2)
+        return 0;
+    unsigned count = le ? le16(b + ifd) : be16(b + ifd);
+    for (unsigned i = 0; i < count; i++) {
+        size_t e = ifd + 2 + (size_t)i * 12;
+        if (e + 12 > n)
+            return 0;
+        unsigned tag = le ? le16(b + e) : be16(b + e);
+        unsigned type = le ? le16(b + e + 2) : be16(b + e + 2);
+        if (tag != 0x0112)
+            continue;
+        unsigned v = le ? le16(b + e + 8) : be16(b + e + 8);
+        return type == 3 && v >= 1 && v <= 8 ? (int)v : 0;
+    }
+    return 0;
+}
+
+/* The EXIF orientation of a PNG (its eXIf chunk, which must come before the image data); 0 when
+ * it has none. FFmpeg's PNG decoder does not read the chunk. */
+static int png_orientation(const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return 0;
+    int o = 0;
+    uint8_t h[8];
+    if (fseek(f, 8, SEEK_SET) != 0)
+        goto out;
+    for (int i = 0; i < MAX_PNG_CHUNKS && fread(h, 1, 8, f) == 8; i++) {
+        unsigned len = be32(h);
+        if (!memcmp(h + 4, "IDAT", 4) || !memcmp(h + 4, "IEND", 4) || len > 0x7fffffffu)
+            break;
+        if (!memcmp(h + 4, "eXIf", 4)) {
+            uint8_t *b = len <= MAX_EXIF_BYTES ? malloc(len ? len : 1) : NULL;
+            if (b && fread(b, 1, len, f) == len)
+                o = tiff_orientation(b, len);
+            free(b);
+            break;
+        }
+        if (fseek(f, (long)len + 4, SEEK_CUR) != 0)
+            break;
+    }
+out:
+    fclose(f);
+    return o;
+}
+
+/* The picture's EXIF orientation, 1 to 8 (1 = as stored; 0 = none given): what FFmpeg's JPEG and
+ * WebP decoders export as frame metadata, else a PNG's eXIf chunk. */
+static int exif_orientation(const AVFrame *fr, enum sniffed kind, const char *path)
+{
+    const AVDictionaryEntry *e = av_dict_get(fr->metadata, "Orientation", NULL, 0);
+    if (e) {
+        char *end = NULL;
+        long v = strtol(e->value, &end, 10);
+        return end != e->value && v >= 1 && v <= 8 ? (int)v : 0;
+    }
+    return kind == SNIFF_PNG ? png_orientation(path) : 0;
+}
+
+/*
+ * Show img as EXIF orientation o asks (2 mirror, 3 half turn, 4 flip, 5 transpose, 6 quarter turn
+ * clockwise, 7 transverse, 8 quarter turn counter-clockwise): the picture is replaced by the
+ * upright one, so everything after (fit, effects, both engines) sees only that.
+ */
+static int apply_orientation(struct reel_image *img, int o)
+{
+    if (o <= 1 || o > 8)
+        return 0;
+    int w = img->width, h = img->height;
+    bool swap = o >= 5;
+    struct reel_image up;
+    int ret = reel_image_alloc(&up, swap ? h : w, swap ? w : h);
+    if (ret < 0)
+        return ret;
+    for (int y = 0; y < up.height; y++) {
+        uint8_t *d = up.data + (size_t)y * up.stride;
+        for (int x = 0; x < up.width; x++, d += 4) {
+            int sx, sy; /* the stored pixel shown at (x, y) */
+            switch (o) {
+            case 2:
+                sx = w - 1 - x;
+                sy = y;
+                break;
+            case 3:
+                sx = w - 1 - x;
+                sy = h - 1 - y;
+                break;
+            case 4:
+                sx = x;
+                sy = h - 1 - y;
+                break;
+            case 5:
+                sx = y;
+                sy = x;
+                break;
+            case 6:
+                sx = y;
+                sy = h - 1 - x;
+                break;
+            case 7:
+                sx = w - 1 - y;
+                sy = h - 1 - x;
+                break;
+            default:
+                sx = w - 1 - y;
+                sy = x;
+                break;
+            }
+            memcpy(d, img->data + (size_t)sy * img->stride + (size_t)sx * 4, 4);
+        }
+    }
+    reel_image_uninit(img);
+    *img = up;
+    return 0;
+}
+
 static void premultiply_row(uint8_t *p, int width)
 {
     for (int x = 0; x < width; x++, p += 4) {
@@ -390,6 +528,11 @@ int reel_raster_image_load(const char *path, int max_px, struct reel_image *out,
         goto out;
     for (int y = 0; y < out->height; y++)
         premultiply_row(out->data + (size_t)y * out->stride, out->width);
+    if ((ret = apply_orientation(out, exif_orientation(fr, kind, path))) < 0) {
+        ret = reel_err_set(err, -ret, NULL, "image %s: cannot allocate the upright %dx%d picture",
+                           path, out->height, out->width);
+        goto out;
+    }
     ret = 0;
 
 out:

@@ -96,7 +96,8 @@ int reel_raster_shape(const struct reel_shape_style *style, double width, double
 
 /*
  * Decode a still image file (PNG, JPEG, WebP; alpha respected) through libavcodec into
- * premultiplied RGBA. max_px limits each side. Errors: -REEL_EASSET_NOT_FOUND,
+ * premultiplied RGBA, turned and mirrored upright as its EXIF orientation says (JPEG and WebP
+ * EXIF, PNG eXIf): the image returned is the picture as shown. max_px limits each side. Errors: -REEL_EASSET_NOT_FOUND,
  * -REEL_EASSET_UNSUPPORTED, -REEL_EDECODE, -REEL_ELIMIT.
  */
 int reel_raster_image_load(const char *path, int max_px, struct reel_image *out,

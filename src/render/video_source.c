@@ -16,8 +16,11 @@
 #include <libavformat/avformat.h>
 #include <libavutil/dict.h>
 #include <libavutil/display.h>
+#include <libavutil/imgutils.h>
 #include <libavutil/mathematics.h>
+#include <libavutil/pixdesc.h>
 
+#include "render/video_filter.h"
 #include "render/video_source.h"
 #include "timeline/timeline.h"
 
@@ -30,6 +33,8 @@
 #define PTS_SLACK_US 500
 /* How often a backward seek that landed after the target is retried further back. */
 #define SEEK_RETRIES 4
+/* Sample aspect ratios outside 1/MAX_SAR ... MAX_SAR are taken for damage and ignored. */
+#define MAX_SAR 8
 
 struct reel_video_source {
     char *path;
@@ -47,10 +52,14 @@ struct reel_video_source {
     bool decoder_done;    /* decoder returned EOF: no frame after next */
     int64_t last_pts_us;  /* pts of the newest decoded frame, for monotonic timestamps */
     int64_t first_pts_us; /* pts of the stream's first frame */
-    int width, height;
-    int rotation;   /* clockwise degrees from the display matrix */
-    int threads;    /* decoder threads asked for at open */
-    bool suspended; /* demuxer and decoder closed; the next get reopens them */
+    int width, height;    /* decoded size of the first frame */
+    int disp_width;       /* width with the sample aspect ratio applied */
+    int rotation;         /* clockwise degrees from the display matrix, after the flip */
+    bool is_vflip;        /* frames are flipped upside down here, before the rotation */
+    int threads;          /* decoder threads asked for at open */
+    bool suspended;       /* demuxer and decoder closed; the next get reopens them */
+    bool no_deinterlace;  /* the layer turned deinterlacing off */
+    struct reel_video_filter *filter; /* deinterlacing and colour, decided on the first frame */
 };
 
 static int averr(struct reel_video_source *vs, struct reel_err *err, int code, int ret,
@@ -79,12 +88,44 @@ static int64_t frame_time_us(struct reel_video_source *vs, const AVFrame *f)
     return us;
 }
 
-/*
- * Decode the next frame into *dst. Returns 0, AVERROR_EOF at the end of the stream, or another
- * negative AVERROR.
- */
-static int decode_one(struct reel_video_source *vs, AVFrame *dst)
+/* Turn a decoded frame upside down in place (a copy first when the decoder still holds its
+ * buffers as references). Mirrored display matrices are shown as this flip followed by a quarter
+ * turn, so the engines only ever turn pictures. */
+static int flip_rows(AVFrame *f)
 {
+    const AVPixFmtDescriptor *d = av_pix_fmt_desc_get((enum AVPixelFormat)f->format);
+    int bytes[4];
+    if (!d || (d->flags & AV_PIX_FMT_FLAG_HWACCEL) ||
+        av_image_fill_linesizes(bytes, (enum AVPixelFormat)f->format, f->width) < 0)
+        return AVERROR(ENOSYS);
+    int ret = av_frame_make_writable(f);
+    if (ret < 0)
+        return ret;
+    int planes = d->flags & AV_PIX_FMT_FLAG_PAL ? 1 : av_pix_fmt_count_planes(f->format);
+    for (int i = 0; i < planes && i < 4; i++) {
+        int sub = (i == 1 || i == 2) && !(d->flags & AV_PIX_FMT_FLAG_RGB) ? d->log2_chroma_h : 0;
+        int h = AV_CEIL_RSHIFT(f->height, sub);
+        size_t n = (size_t)bytes[i];
+        for (int y = 0; y < h / 2; y++) {
+            uint8_t *a = f->data[i] + (ptrdiff_t)y * f->linesize[i];
+            uint8_t *b = f->data[i] + (ptrdiff_t)(h - 1 - y) * f->linesize[i];
+            for (size_t k = 0; k < n; k++) {
+                uint8_t t = a[k];
+                a[k] = b[k];
+                b[k] = t;
+            }
+        }
+    }
+    return 0;
+}
+
+/*
+ * Decode the next frame from the file into *dst, as the decoder returns it (timestamps in
+ * microseconds). Returns 0, AVERROR_EOF at the end of the stream, or another negative AVERROR.
+ */
+static int decode_raw(void *ctx, AVFrame *dst)
+{
+    struct reel_video_source *vs = ctx;
     for (;;) {
         int ret = avcodec_receive_frame(vs->dec, dst);
         if (ret == 0) {
@@ -120,6 +161,20 @@ static int decode_one(struct reel_video_source *vs, AVFrame *dst)
         }
         av_packet_unref(vs->pkt);
     }
+}
+
+/*
+ * The next frame to show into *dst: decoded, deinterlaced and colour-converted as the source needs
+ * (render/video_filter.h), then flipped for a mirrored display matrix (after deinterlacing, which
+ * needs the fields in their stored order). Returns 0, AVERROR_EOF at the end of the stream, or
+ * another negative AVERROR.
+ */
+static int decode_one(struct reel_video_source *vs, AVFrame *dst)
+{
+    int ret = reel_video_filter_get(vs->filter, decode_raw, vs, dst);
+    if (ret == 0 && vs->is_vflip)
+        ret = flip_rows(dst);
+    return ret;
 }
 
 /* Decode into next; has_next says whether one exists. */
@@ -158,6 +213,7 @@ static int seek_to(struct reel_video_source *vs, int64_t target_us)
             return ret;
     }
     avcodec_flush_buffers(vs->dec);
+    reel_video_filter_reset(vs->filter);
     vs->input_done = false;
     vs->decoder_done = false;
     vs->last_pts_us = INT64_MIN;
@@ -170,24 +226,53 @@ static int seek_to(struct reel_video_source *vs, int64_t target_us)
     return fill_next(vs);
 }
 
-/* The display matrix's rotation as clockwise quarter turns in degrees. The matrix angle is
- * counter-clockwise; anything not close to a quarter turn (or a mirror) is ignored. */
-static int display_rotation(const AVStream *st)
+/*
+ * The display matrix as a vertical flip (mirrored matrices only) followed by a clockwise quarter
+ * turn. The matrix maps a decoded point (x, y), y down, to x' = a x + c y, y' = b x + d y
+ * (libavutil/display.h); a mirror has a negative determinant, and composing it with a vertical
+ * flip (negating c and d) leaves a rotation by atan2(c, a) degrees counter-clockwise. Matrices
+ * that are not close to one of the eight axis-aligned orientations are ignored (returns false).
+ */
+static bool display_orientation(const AVStream *st, int *cw_deg, bool *is_vflip)
 {
+    *cw_deg = 0;
+    *is_vflip = false;
     const int32_t *m =
         (const int32_t *)av_stream_get_side_data(st, AV_PKT_DATA_DISPLAYMATRIX, NULL);
     if (!m)
-        return 0;
-    double ccw = av_display_rotation_get(m);
-    if (isnan(ccw))
-        return 0;
-    double cw = fmod(-ccw, 360.0);
+        return true;
+    double a = m[0] / 65536.0, b = m[1] / 65536.0, c = m[3] / 65536.0, d = m[4] / 65536.0;
+    if (!(hypot(a, c) > 0.0) || !(hypot(b, d) > 0.0))
+        return false;
+    bool mirror = a * d - b * c < 0.0;
+    if (mirror) {
+        c = -c;
+        d = -d;
+    }
+    double cw = fmod(-atan2(c, a) * 180.0 / M_PI, 360.0);
     if (cw < 0.0)
         cw += 360.0;
     int quarter = (int)floor(cw / 90.0 + 0.5) % 4;
     if (fabs(cw - quarter * 90.0) > 1.0 && fabs(cw - 360.0) > 1.0)
-        return 0;
-    return quarter * 90;
+        return false;
+    *cw_deg = quarter * 90;
+    *is_vflip = mirror;
+    return true;
+}
+
+/* The decoder for the stream: libvpx's for VP8/VP9 with an alpha channel, which Matroska carries
+ * beside the picture (BlockAdditional) and only libvpx's decoders read; libavcodec's own
+ * otherwise. */
+static const AVCodec *pick_decoder(const AVStream *st, const AVCodec *def)
+{
+    const AVDictionaryEntry *e = av_dict_get(st->metadata, "alpha_mode", NULL, 0);
+    if (!e || strcmp(e->value, "1"))
+        return def;
+    const char *want = st->codecpar->codec_id == AV_CODEC_ID_VP9   ? "libvpx-vp9"
+                       : st->codecpar->codec_id == AV_CODEC_ID_VP8 ? "libvpx"
+                                                                   : NULL;
+    const AVCodec *c = want ? avcodec_find_decoder_by_name(want) : NULL;
+    return c ? c : def;
 }
 
 /*
@@ -209,6 +294,7 @@ static void close_streams(struct reel_video_source *vs)
     av_frame_free(&vs->cur);
     av_frame_free(&vs->next);
     av_packet_free(&vs->pkt);
+    reel_video_filter_reset(vs->filter);
     avcodec_free_context(&vs->dec);
     avformat_close_input(&vs->fmt);
     vs->has_cur = vs->has_next = false;
@@ -260,7 +346,17 @@ static int open_streams(struct reel_video_source *vs, struct reel_err *err)
         if ((int)i != vs->stream)
             vs->fmt->streams[i]->discard = AVDISCARD_ALL;
     vs->tb = st->time_base;
-    vs->rotation = display_rotation(st);
+    if (!display_orientation(st, &vs->rotation, &vs->is_vflip))
+        REEL_WARN(vs->log,
+                  "video source %s: the display matrix is not a quarter turn or a "
+                  "mirror; it is ignored",
+                  vs->path);
+    codec = pick_decoder(st, codec);
+    if (!vs->filter && reel_video_filter_create(st, !vs->no_deinterlace, vs->path, vs->log,
+                                                &vs->filter) < 0) {
+        ret = reel_err_set(err, REEL_ENOMEM, NULL, "out of memory");
+        goto fail;
+    }
     vs->start_pts = st->start_time != AV_NOPTS_VALUE ? st->start_time : 0;
     AVRational fr = st->avg_frame_rate.num > 0 ? st->avg_frame_rate : st->r_frame_rate;
     vs->frame_dur_us = fr.num > 0 && fr.den > 0 ? av_rescale(REEL_US, fr.den, fr.num) : 40000;
@@ -305,6 +401,13 @@ fail:
 int reel_video_source_open(const char *path, int threads, struct reel_log *log,
                            struct reel_video_source **out, struct reel_err *err)
 {
+    return reel_video_source_open_opts(path, threads, NULL, log, out, err);
+}
+
+int reel_video_source_open_opts(const char *path, int threads,
+                                const struct reel_video_source_opts *opts, struct reel_log *log,
+                                struct reel_video_source **out, struct reel_err *err)
+{
     *out = NULL;
     int ret;
     struct reel_video_source *vs = calloc(1, sizeof(*vs));
@@ -314,12 +417,14 @@ int reel_video_source_open(const char *path, int threads, struct reel_log *log,
     }
     vs->log = log;
     vs->threads = threads;
+    vs->no_deinterlace = opts && opts->no_deinterlace;
     ret = open_streams(vs, err);
     if (ret < 0)
         goto fail;
 
     /* Decode the first frame now: it fixes the true size and the first timestamp, and a file
-     * that cannot produce a single picture fails here, at prepare time, not mid-render. */
+     * that cannot produce a single picture fails here, at prepare time, not mid-render. Its
+     * sample aspect ratio sets the display width (the stream's, when the frame has none). */
     ret = decode_one(vs, vs->cur);
     if (ret < 0) {
         ret = averr(vs, err, ret == AVERROR_EOF ? REEL_EASSET_UNSUPPORTED : REEL_EDECODE, ret,
@@ -330,6 +435,21 @@ int reel_video_source_open(const char *path, int threads, struct reel_log *log,
     vs->first_pts_us = vs->cur->pts;
     vs->width = vs->cur->width;
     vs->height = vs->cur->height;
+    vs->disp_width = vs->width;
+    AVRational sar = av_guess_sample_aspect_ratio(vs->fmt, vs->fmt->streams[vs->stream], vs->cur);
+    if (sar.num > 0 && sar.den > 0 && sar.num != sar.den) {
+        if (sar.num > (int64_t)sar.den * MAX_SAR || sar.den > (int64_t)sar.num * MAX_SAR) {
+            REEL_WARN(vs->log, "video source %s: sample aspect ratio %d:%d ignored", vs->path,
+                      sar.num, sar.den);
+        } else {
+            int64_t w = av_rescale_rnd(vs->width, sar.num, sar.den, AV_ROUND_NEAR_INF);
+            vs->disp_width = w < 1 ? 1 : (int)w;
+        }
+    }
+    REEL_DEBUG(vs->log,
+               "video source %s: %dx%d (shown %dx%d), turn %d, flip %d, decoder %s, filter %s",
+               vs->path, vs->width, vs->height, vs->disp_width, vs->height, vs->rotation,
+               vs->is_vflip, vs->dec->codec->name, reel_video_filter_describe(vs->filter));
     ret = fill_next(vs);
     if (ret < 0) {
         ret = averr(vs, err, REEL_EDECODE, ret, "decoding failed");
@@ -357,6 +477,7 @@ void reel_video_source_close(struct reel_video_source **pvs)
     if (!vs)
         return;
     close_streams(vs);
+    reel_video_filter_free(&vs->filter);
     free(vs->path);
     free(vs);
     *pvs = NULL;
@@ -444,6 +565,12 @@ int reel_video_source_rotation(const struct reel_video_source *vs)
 }
 
 void reel_video_source_size(const struct reel_video_source *vs, int *w, int *h)
+{
+    *w = vs->disp_width;
+    *h = vs->height;
+}
+
+void reel_video_source_frame_size(const struct reel_video_source *vs, int *w, int *h)
 {
     *w = vs->width;
     *h = vs->height;

@@ -2,11 +2,14 @@
  * A video source: decodes one file's video stream for one layer, forward in time, with libavcodec
  * (FFmpeg confined to local files). Answers "the last frame whose timestamp <= source time s".
  * Seeks when asked for a time behind the current position (loops) or far ahead.
+ * VP8/VP9 with an alpha channel (Matroska alpha_mode 1) are decoded with libvpx, which returns
+ * yuva420p; libavcodec's own decoders drop the alpha.
  * One instance per layer; used by one thread at a time.
  */
 #ifndef REEL_RENDER_VIDEO_SOURCE_H
 #define REEL_RENDER_VIDEO_SOURCE_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include <libavutil/frame.h>
@@ -21,6 +24,17 @@ struct reel_video_source;
 int reel_video_source_open(const char *path, int threads, struct reel_log *log,
                            struct reel_video_source **out, struct reel_err *err);
 void reel_video_source_close(struct reel_video_source **vs);
+
+/* What a layer asks of its source beyond the file (all false: the defaults). */
+struct reel_video_source_opts {
+    bool no_deinterlace; /* draw interlaced video as stored ("deinterlace": false) */
+};
+
+/* reel_video_source_open with opts (NULL: the defaults). Frames come out deinterlaced and in
+ * BT.709 as render/video_filter.h says, unless opts turns deinterlacing off. Same errors. */
+int reel_video_source_open_opts(const char *path, int threads,
+                                const struct reel_video_source_opts *opts, struct reel_log *log,
+                                struct reel_video_source **out, struct reel_err *err);
 
 /*
  * The frame to show at source time source_us: the last decoded frame whose timestamp <= source_us
@@ -42,14 +56,20 @@ void reel_video_source_suspend(struct reel_video_source *vs);
  * BT.601 below, as players assume. Both engines read video with it. */
 enum AVColorSpace reel_video_frame_colorspace(const AVFrame *f);
 
-/* Natural size of the stream (after sample aspect ratio is ignored), as decoded: before the
- * rotation below. */
+/* Natural size of the stream as shown: the decoded width scaled by the sample aspect ratio (a
+ * 720x576 frame with SAR 64:45 is 1024x576), the decoded height; before the rotation below.
+ * Callers fit this size and scale the whole frame onto it. */
 void reel_video_source_size(const struct reel_video_source *vs, int *w, int *h);
+
+/* Size of the frames as decoded (before the sample aspect ratio and the rotation). */
+void reel_video_source_frame_size(const struct reel_video_source *vs, int *w, int *h);
 
 /*
  * Clockwise rotation in degrees (0, 90, 180 or 270) that the container asks players to apply to
- * the decoded pictures (the display matrix phones write for portrait video). Frames from
- * reel_video_source_get are not rotated; the caller turns them.
+ * the pictures (the display matrix phones write for portrait video). Frames from
+ * reel_video_source_get are not rotated; the caller turns them. A mirrored display matrix is
+ * applied here, once: its frames come out flipped upside down, and this rotation completes the
+ * matrix (a left-right mirror is the flip and 180 degrees), so callers only ever turn.
  */
 int reel_video_source_rotation(const struct reel_video_source *vs);
 
