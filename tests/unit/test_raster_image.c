@@ -1,4 +1,5 @@
-/* Still image loading (PNG through libavcodec, premultiplication, errors) and PNG writing. */
+/* Still image loading (PNG through libavcodec, premultiplication, EXIF orientation, errors) and
+ * PNG writing. */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -7,6 +8,7 @@
 #include <unistd.h>
 
 #include <libavcodec/avcodec.h>
+#include <libavutil/crc.h>
 
 #include "check.h"
 #include "raster/raster.h"
@@ -224,6 +226,95 @@ static void test_errors(void)
     reel_image_uninit(&img);
 }
 
+/* A copy of the PNG at src with an eXIf chunk holding tiff (n bytes) after IHDR, at dst. */
+static void png_with_exif(const char *src, const char *dst, const uint8_t *tiff, uint32_t n)
+{
+    static uint8_t in[4096], out[8192];
+    FILE *f = fopen(src, "rb");
+    size_t len = fread(in, 1, sizeof(in), f);
+    fclose(f);
+    size_t o = 33; /* signature and IHDR */
+    memcpy(out, in, o);
+    uint8_t *c = out + o;
+    c[0] = (uint8_t)(n >> 24), c[1] = (uint8_t)(n >> 16), c[2] = (uint8_t)(n >> 8),
+    c[3] = (uint8_t)n;
+    memcpy(c + 4, "eXIf", 4);
+    memcpy(c + 8, tiff, n);
+    uint32_t crc =
+        av_crc(av_crc_get_table(AV_CRC_32_IEEE_LE), UINT32_MAX, c + 4, n + 4) ^ UINT32_MAX;
+    c[8 + n] = (uint8_t)(crc >> 24), c[9 + n] = (uint8_t)(crc >> 16);
+    c[10 + n] = (uint8_t)(crc >> 8), c[11 + n] = (uint8_t)crc;
+    memcpy(c + 12 + n, in + o, len - o);
+    write_bytes(dst, out, o + 12 + n + len - o);
+}
+
+/* EXIF orientation in a PNG's eXIf chunk (either byte order) turns and mirrors the picture;
+ * malformed blocks are ignored, never read past. */
+static void test_png_exif(void)
+{
+    uint8_t px[2][3][4];
+    for (int y = 0; y < 2; y++)
+        for (int x = 0; x < 3; x++) {
+            px[y][x][0] = (uint8_t)(40 * x + 10);
+            px[y][x][1] = (uint8_t)(100 * y + 20);
+            px[y][x][2] = 7;
+            px[y][x][3] = 255;
+        }
+    const char *plain = tmp_path("plain.png"), *turned = tmp_path("exif.png");
+    CHECK(write_test_png(plain, &px[0][0][0], 3, 2, false) == 0);
+    /* Big-endian TIFF, one entry: Orientation (0x112), SHORT, 1, value. */
+    uint8_t mm[] = {'M', 'M', 0, 42, 0, 0, 0, 8, 0, 1, 1, 0x12, 0,
+                    3,   0,   0, 0,  1, 0, 6, 0, 0, 0, 0, 0,    0};
+    uint8_t ii[] = {'I', 'I', 42, 0, 8, 0, 0, 0, 1, 0, 0x12, 1, 3,
+                    0,   1,   0,  0, 0, 2, 0, 0, 0, 0, 0,    0, 0};
+    struct reel_image img;
+    struct reel_err err = {0};
+
+    png_with_exif(plain, turned, mm, sizeof(mm));
+    CHECK(reel_raster_image_load(turned, 0, &img, &err) == 0);
+    CHECK_INT_EQ(img.width, 2);
+    CHECK_INT_EQ(img.height, 3);
+    /* A quarter turn clockwise: shown (x, y) is stored (y, 1 - x). */
+    for (int y = 0; y < 3 && img.data; y++)
+        for (int x = 0; x < 2; x++) {
+            const uint8_t *d = img.data + y * img.stride + 4 * x;
+            CHECK_INT_EQ(d[0], px[1 - x][y][0]);
+            CHECK_INT_EQ(d[1], px[1 - x][y][1]);
+        }
+    reel_image_uninit(&img);
+
+    png_with_exif(plain, turned, ii, sizeof(ii)); /* little-endian, 2: mirrored */
+    CHECK(reel_raster_image_load(turned, 0, &img, &err) == 0);
+    CHECK_INT_EQ(img.width, 3);
+    CHECK_INT_EQ(img.height, 2);
+    for (int y = 0; y < 2 && img.data; y++)
+        for (int x = 0; x < 3; x++)
+            CHECK_INT_EQ(img.data[y * img.stride + 4 * x], px[y][2 - x][0]);
+    reel_image_uninit(&img);
+
+    /* Damaged blocks: 65535 entries in 26 bytes, a directory past the end, a value out of range,
+     * a block shorter than a header. Each loads as stored. */
+    uint8_t many[sizeof(mm)], far[sizeof(mm)], big[sizeof(mm)];
+    memcpy(many, mm, sizeof(mm));
+    many[8] = many[9] = 0xff;
+    many[10] = 1, many[11] = 0; /* the first entry is another tag: the count runs off the end */
+    memcpy(far, mm, sizeof(mm));
+    far[4] = far[5] = far[6] = far[7] = 0xff;
+    memcpy(big, mm, sizeof(mm));
+    big[19] = 9;
+    const uint8_t *bad[] = {many, far, big, mm};
+    const uint32_t bad_len[] = {sizeof(many), sizeof(far), sizeof(big), 6};
+    for (int i = 0; i < 4; i++) {
+        png_with_exif(plain, turned, bad[i], bad_len[i]);
+        CHECK(reel_raster_image_load(turned, 0, &img, &err) == 0);
+        CHECK_INT_EQ(img.width, 3);
+        CHECK_INT_EQ(img.height, 2);
+        if (img.data)
+            CHECK_INT_EQ(img.data[4], px[0][1][0]);
+        reel_image_uninit(&img);
+    }
+}
+
 static void test_alloc(void)
 {
     struct reel_image img;
@@ -251,6 +342,7 @@ int main(void)
     test_png_rgb();
     test_write_png_roundtrip();
     test_errors();
+    test_png_exif();
     char cmd[300];
     snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
     if (system(cmd) != 0)
