@@ -99,6 +99,11 @@ bool reel_api_secret_eq(const char *a, const char *b);
  * surrogates and code points past U+10FFFF are invalid. */
 size_t reel_api_utf8_valid_prefix(const char *s, size_t len);
 
+/* Byte offset of the first escaped NUL ("\u0000") inside a JSON string of s, or -1 when there is
+ * none. cJSON would cut the string there, so a job's "logo.png\u0000../x" would read as "logo.png";
+ * a literal backslash followed by "u0000" ("\\u0000") is not one. */
+long reel_api_find_nul_escape(const char *s, size_t len);
+
 /* True for "application/json" with optional parameters (charset=utf-8), case-insensitive. */
 bool reel_api_is_json_type(const char *content_type);
 

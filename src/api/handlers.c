@@ -53,6 +53,14 @@ static cJSON *parse_body(struct reel_api *api, struct MHD_Connection *c, struct 
                                "the body is not valid UTF-8 (at byte %zu)", ok);
         return NULL;
     }
+    long nul = reel_api_find_nul_escape(r->body, r->len);
+    if (nul >= 0) {
+        *res = api_reply_error(api, c, r, 400, REEL_EINVALID_JOB, NULL,
+                               "a string holds an escaped NUL character (\\u0000) at byte %ld; "
+                               "strings may not contain NUL",
+                               nul);
+        return NULL;
+    }
     const char *end = NULL;
     cJSON *root = cJSON_ParseWithLengthOpts(r->body, r->len, &end, false);
     if (!root) {

@@ -47,6 +47,21 @@ int reel_api_json_depth(const char *s, size_t len, int limit)
     return max;
 }
 
+long reel_api_find_nul_escape(const char *s, size_t len)
+{
+    bool in_string = false;
+    for (size_t i = 0; i < len; i++) {
+        if (s[i] == '"') {
+            in_string = !in_string;
+        } else if (in_string && s[i] == '\\' && i + 1 < len) {
+            if (len - i >= 6 && !memcmp(s + i + 1, "u0000", 5))
+                return (long)i;
+            i++; /* the escaped character, which may be a quote or a backslash */
+        }
+    }
+    return -1;
+}
+
 size_t reel_api_utf8_valid_prefix(const char *str, size_t len)
 {
     const unsigned char *s = (const unsigned char *)str;

@@ -133,6 +133,12 @@ def test(reel_bin):
         expect("invalid UTF-8 (an overlong '/')", "POST", "/v1/jobs",
                b'{"output": {"width": 160, "height": 120, "fps": 10, "duration": 1}, '
                b'"layers": [{"type": "text", "text": "a\xc0\xafb"}]}', J, 400, "invalid_json")
+        expect("escaped NUL in src", "POST", "/v1/jobs",
+               '{"output": {"width": 160, "height": 120, "fps": 10, "duration": 1}, '
+               '"layers": [{"type": "image", "src": "logo.png\\u0000../../etc/passwd"}]}', J,
+               400, "invalid_job")
+        expect("escaped NUL in a field name", "POST", "/v1/validate",
+               '{"output\\u0000": {}, "layers": []}', J, 400, "invalid_job")
         expect("array instead of object", "POST", "/v1/jobs", "[1,2,3]", J, 400, "invalid_job")
         expect("deeply nested arrays", "POST", "/v1/jobs", "[" * 100000 + "]" * 100000, J, 400,
                "limit_exceeded")

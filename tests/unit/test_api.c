@@ -99,6 +99,20 @@ static void test_media_type(void)
     CHECK(!reel_api_is_json_type(NULL));
 }
 
+static void test_nul_escape(void)
+{
+    const char a[] = "{\"src\": \"logo.png\\u0000../../x\"}";
+    CHECK_INT_EQ(reel_api_find_nul_escape(a, strlen(a)), 17);
+    const char b[] = "{\"k\\u0000\": 1}";
+    CHECK_INT_EQ(reel_api_find_nul_escape(b, strlen(b)), 3);
+    const char c[] = "{\"src\": \"a\\\\u0000\"}"; /* a literal backslash, then u0000 */
+    CHECK_INT_EQ(reel_api_find_nul_escape(c, strlen(c)), -1);
+    const char d[] = "{\"a\": \"\\\"\\u0001\"}";
+    CHECK_INT_EQ(reel_api_find_nul_escape(d, strlen(d)), -1);
+    const char e[] = "{\"a\": \"x\\u000\"}"; /* cut short */
+    CHECK_INT_EQ(reel_api_find_nul_escape(e, strlen(e)), -1);
+}
+
 static void test_utf8(void)
 {
     CHECK_INT_EQ(reel_api_utf8_valid_prefix("plain", 5), 5);
@@ -182,6 +196,7 @@ int main(void)
     test_secrets();
     test_media_type();
     test_utf8();
+    test_nul_escape();
     test_urls();
     test_srcs();
     CHECK_DONE();
