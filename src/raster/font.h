@@ -54,7 +54,7 @@ struct reel_raster {
     struct font_face *faces;
     int n_faces, cap_faces;
     struct font_chain *chains[FONT_CHAIN_CACHE]; /* most recently used first */
-    int64_t budget_bytes; /* what the next raster may allocate; 0 = REEL_RASTER_BUDGET_BYTES */
+    int64_t budget_bytes; /* what the next raster may allocate; 0 = REEL_RASTER_LAYER_BYTES */
 };
 
 /* Resolve the style's font into a chain (cached). Returns 0 or -REEL_EASSET_NOT_FOUND/-REEL_ENOMEM.

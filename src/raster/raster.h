@@ -20,12 +20,14 @@ struct reel_image {
 };
 
 /*
- * The raster budget: the most memory one job's static content may take, counted before anything is
- * allocated. It covers every text, shape and image layer's rasterised content together with the
- * box image an engine keeps for it (its box, at most 8192 px a side). A job over it fails with
- * -REEL_ELIMIT naming the layer's field (docs/job-format.md, "Limits").
+ * The raster budget: the most memory static content may take, counted before anything is
+ * allocated: per layer, its rasterised content together with the box image an engine keeps for it
+ * (its box, at most 8192 px a side), and for the whole job, the sum over its text, shape and image
+ * layers. A job over either fails with -REEL_ELIMIT naming the layer's field (docs/job-format.md,
+ * "Limits").
  */
-#define REEL_RASTER_BUDGET_BYTES ((int64_t)1 << 30)
+#define REEL_RASTER_LAYER_BYTES ((int64_t)512 << 20)
+#define REEL_RASTER_BUDGET_BYTES ((int64_t)4 << 30)
 
 /* Allocate a zeroed (transparent) image. Returns 0 or -REEL_ENOMEM / -REEL_ELIMIT (bad size). */
 int reel_image_alloc(struct reel_image *img, int width, int height);
@@ -44,7 +46,7 @@ struct reel_raster;
 struct reel_raster *reel_raster_create(const char *const *font_dirs, struct reel_log *log,
                                        struct reel_err *err);
 /* Bytes the next reel_raster_text may allocate for its image and masks (the part of the job's
- * raster budget left); <= 0 restores REEL_RASTER_BUDGET_BYTES. */
+ * raster budget left); <= 0 restores REEL_RASTER_LAYER_BYTES. */
 void reel_raster_set_budget(struct reel_raster *r, int64_t bytes);
 /* Free the context and its fonts; accepts NULL and *r == NULL; sets *r to NULL. */
 void reel_raster_destroy(struct reel_raster **r);

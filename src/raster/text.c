@@ -880,11 +880,11 @@ int reel_raster_text_ex(struct reel_raster *r, const struct reel_text_style *sty
     int ox = (int)u.x0, oy = (int)u.y0;
     /* The image and its coverage masks, against the job's raster budget, before allocating. */
     int64_t need = (int64_t)w * h * (4 + 1 + (stroker ? 1 : 0) + (style->has_shadow ? 1 : 0));
-    int64_t budget = r->budget_bytes > 0 ? r->budget_bytes : REEL_RASTER_BUDGET_BYTES;
+    int64_t budget = r->budget_bytes > 0 ? r->budget_bytes : REEL_RASTER_LAYER_BYTES;
     if (need > budget) {
         ret = reel_err_set(err, REEL_ELIMIT, NULL,
-                           "text: its %dx%d px image needs %lld MiB, over the %lld MiB left in "
-                           "the job's raster budget",
+                           "text: its %dx%d px image needs %lld MiB, over the %lld MiB it may "
+                           "take (the raster budget, docs/job-format.md)",
                            w, h, (long long)(need >> 20), (long long)(budget >> 20));
         goto out;
     }

@@ -53,6 +53,14 @@ static int64_t known_bytes(const struct reel_timeline *tl, const struct reel_lay
     }
 }
 
+/* What one more layer may take when used bytes are spoken for: the lesser of the per-layer limit
+ * and what is left of the job's budget. */
+static int64_t room(int64_t used)
+{
+    int64_t left = REEL_RASTER_BUDGET_BYTES - used;
+    return left < REEL_RASTER_LAYER_BYTES ? left : REEL_RASTER_LAYER_BYTES;
+}
+
 static int over_budget(struct reel_err *err, const struct reel_layer *l, const char *field,
                        int64_t need, int64_t used)
 {
@@ -61,11 +69,16 @@ static int over_budget(struct reel_err *err, const struct reel_layer *l, const c
     const char *what = l->type == REEL_LAYER_SHAPE  ? "shape"
                        : l->type == REEL_LAYER_TEXT ? "text"
                                                     : "image";
+    long long mib = (long long)((need + (1 << 20) - 1) >> 20);
+    if (need > REEL_RASTER_LAYER_BYTES)
+        return reel_err_set(err, REEL_ELIMIT, path,
+                            "the %s and its box image need %lld MiB, over the limit of %lld MiB "
+                            "per layer",
+                            what, mib, (long long)(REEL_RASTER_LAYER_BYTES >> 20));
     return reel_err_set(err, REEL_ELIMIT, path,
                         "the %s and its box image need %lld MiB, over the %lld MiB left of the "
                         "job's raster budget of %lld MiB",
-                        what, (long long)((need + (1 << 20) - 1) >> 20),
-                        (long long)((REEL_RASTER_BUDGET_BYTES - used) >> 20),
+                        what, mib, (long long)((REEL_RASTER_BUDGET_BYTES - used) >> 20),
                         (long long)(REEL_RASTER_BUDGET_BYTES >> 20));
 }
 
@@ -75,7 +88,7 @@ int reel_scene_check_cost(const struct reel_timeline *tl, struct reel_err *err)
     for (int i = 0; i < tl->n_layers; i++) {
         const char *field = NULL;
         int64_t need = known_bytes(tl, &tl->layers[i], &field);
-        if (need > REEL_RASTER_BUDGET_BYTES - used)
+        if (need > room(used))
             return over_budget(err, &tl->layers[i], field, need, used);
         used += need;
     }
@@ -129,13 +142,13 @@ int reel_scene_init(struct reel_scene *s, const struct reel_timeline *tl,
         int64_t known = known_bytes(tl, l, &field);
         switch (l->type) {
         case REEL_LAYER_TEXT:
-            reel_raster_set_budget(r, REEL_RASTER_BUDGET_BYTES - used - known);
+            reel_raster_set_budget(r, room(used) - known);
             ret = reel_raster_text(r, &l->text, &s->content[i], err);
             if (ret < 0)
                 ret = wrap_err(err, ret, l, "text");
             break;
         case REEL_LAYER_SHAPE:
-            if (known > REEL_RASTER_BUDGET_BYTES - used) {
+            if (known > room(used)) {
                 ret = over_budget(err, l, field, known, used);
                 goto fail;
             }
@@ -161,7 +174,7 @@ int reel_scene_init(struct reel_scene *s, const struct reel_timeline *tl,
             reel_layer_box(tl, l, c->width, c->height, &bw, &bh);
             need = (int64_t)c->height * c->stride + box_bytes(bw, bh);
         }
-        if (need > REEL_RASTER_BUDGET_BYTES - used) {
+        if (need > room(used)) {
             ret = over_budget(err, l, l->type == REEL_LAYER_IMAGE ? "src" : field, need, used);
             goto fail;
         }

@@ -27,7 +27,8 @@ int reel_scene_init(struct reel_scene *s, const struct reel_timeline *tl,
 void reel_scene_uninit(struct reel_scene *s);
 
 /*
- * Check what the document alone says of the job's raster budget (REEL_RASTER_BUDGET_BYTES):
+ * Check what the document alone says of the job's raster budget (REEL_RASTER_LAYER_BYTES per layer,
+ * REEL_RASTER_BUDGET_BYTES per job):
  * shapes' content and box images, and the box images of text and image layers given a width and
  * height. Nothing is allocated. Returns 0 or -REEL_ELIMIT with err naming the field
  * (layers[i].width). reel_scene_init runs it first, then checks each layer's actual content.

@@ -72,13 +72,15 @@ static long peak_rss_mib(void)
 
 static void test_shapes(void)
 {
-    /* A 16384 px ellipse: 1 GiB of content plus its box image, refused from the document. */
+    /* A 16384 px ellipse: 1 GiB of content plus its box image, over the per-layer limit,
+     * refused from the document. */
     struct reel_timeline *tl = make_timeline(1);
     set_shape(&tl->layers[0], 16384, 16384, 1000);
     struct reel_err err = {0};
     CHECK_INT_EQ(reel_scene_check_cost(tl, &err), -REEL_ELIMIT);
     CHECK_STR_EQ(err.path, "layers[0].width");
-    CHECK_MSG(strstr(err.msg, "MiB") != NULL, "message: %s", err.msg);
+    CHECK_MSG(strstr(err.msg, "1280 MiB") && strstr(err.msg, "512 MiB per layer"), "message: %s",
+              err.msg);
     struct reel_scene sc;
     memset(&err, 0, sizeof(err));
     double t0 = now_s();
@@ -87,25 +89,30 @@ static void test_shapes(void)
     CHECK_MSG(now_s() - t0 < 1.0, "refusing took %.2f s", now_s() - t0);
     reel_timeline_destroy(&tl);
 
-    /* Several shapes that fit one by one but not together: the one that tips it over is named. */
-    tl = make_timeline(4);
-    for (int i = 0; i < 4; i++)
+    /* Shapes that fit one by one but not together: the one that tips the job over is named. */
+    tl = make_timeline(9);
+    for (int i = 0; i < 9; i++)
         set_shape(&tl->layers[i], 8000, 8000, 0); /* 244 MiB content + 244 MiB box each */
     memset(&err, 0, sizeof(err));
     CHECK_INT_EQ(reel_scene_check_cost(tl, &err), -REEL_ELIMIT);
-    CHECK_STR_EQ(err.path, "layers[2].width");
+    CHECK_STR_EQ(err.path, "layers[8].width");
+    CHECK_MSG(strstr(err.msg, "budget of 4096 MiB") != NULL, "message: %s", err.msg);
     reel_timeline_destroy(&tl);
 
     /* Image and text boxes given a size count too (the engines keep a box image for each). */
-    tl = make_timeline(5);
-    for (int i = 0; i < 5; i++) {
-        tl->layers[i].type = REEL_LAYER_IMAGE;
+    tl = make_timeline(17);
+    for (int i = 0; i < 17; i++) {
+        tl->layers[i].type = i % 2 ? REEL_LAYER_TEXT : REEL_LAYER_IMAGE;
         tl->layers[i].width = 20000;
         tl->layers[i].height = 20000; /* counted at 8192 x 8192: 256 MiB */
     }
     memset(&err, 0, sizeof(err));
     CHECK_INT_EQ(reel_scene_check_cost(tl, &err), -REEL_ELIMIT);
-    CHECK_STR_EQ(err.path, "layers[4].width");
+    CHECK_STR_EQ(err.path, "layers[16].width");
+    tl->n_layers = 16; /* exactly the budget */
+    memset(&err, 0, sizeof(err));
+    CHECK_INT_EQ(reel_scene_check_cost(tl, &err), 0);
+    tl->n_layers = 17;
     reel_timeline_destroy(&tl);
 
     /* What fits is prepared as before. */
