@@ -98,7 +98,8 @@ open(path, "wb").write(data)
 EOF
 }
 
-# with_exif FILE ORIENTATION: add an EXIF Orientation tag to a JPEG (APP1) or PNG (eXIf chunk).
+# with_exif FILE ORIENTATION: add an EXIF Orientation tag to a JPEG (APP1), a PNG (eXIf chunk) or
+# a lossless WebP (an extended header and an EXIF chunk).
 with_exif() {
     python3 - "$@" <<'EOF'
 import struct, sys, zlib
@@ -108,6 +109,14 @@ data = open(path, "rb").read()
 if data[:2] == b"\xff\xd8":
     app1 = b"Exif\0\0" + tiff
     data = data[:2] + b"\xff\xe1" + struct.pack(">H", len(app1) + 2) + app1 + data[2:]
+elif data[:4] == b"RIFF" and data[12:16] == b"VP8L":
+    bits = int.from_bytes(data[21:25], "little")
+    w, h = (bits & 0x3FFF) + 1, ((bits >> 14) & 0x3FFF) + 1
+    vp8x = b"VP8X" + struct.pack("<I", 10) + bytes([0x18, 0, 0, 0])
+    vp8x += (w - 1).to_bytes(3, "little") + (h - 1).to_bytes(3, "little")
+    exif = b"EXIF" + struct.pack("<I", len(tiff)) + tiff
+    body = b"WEBP" + vp8x + data[12:] + exif
+    data = b"RIFF" + struct.pack("<I", len(body)) + body
 else:
     chunk = struct.pack(">I", len(tiff)) + b"eXIf" + tiff + struct.pack(">I", zlib.crc32(b"eXIf" + tiff))
     data = data[:33] + chunk + data[33:]
@@ -122,36 +131,56 @@ orient_matrix() {
     5) echo "0 1 1 0" ;; 6) echo "0 1 -1 0" ;; 7) echo "0 -1 -1 0" ;; 8) echo "0 -1 1 0" ;;
     esac
 }
-# shellcheck disable=SC2086
+# shellcheck disable=SC2086,SC2046
 orient_mp4() { ff -f lavfi -i "$quads" $x264q -pix_fmt yuv444p $bitexact "$1" && set_matrix "$1" $(orient_matrix "$o"); }
+# shellcheck disable=SC2086,SC2046
 orient_jpg() { ff -f lavfi -i "$quads" -frames:v 1 -pix_fmt yuvj444p -q:v 2 -c:v mjpeg $bitexact "$1" && with_exif "$1" "$o"; }
+# shellcheck disable=SC2086,SC2046
+orient_webp() { ff -f lavfi -i "$quads" -frames:v 1 -c:v libwebp -lossless 1 $bitexact "$1" && with_exif "$1" "$o"; }
+# shellcheck disable=SC2086,SC2046
 orient_png() { ff -f lavfi -i "$quads" -frames:v 1 -c:v png $bitexact "$1" && with_exif "$1" "$o"; }
 # Half transparent (x < 32): VP9 and VP8 keep alpha in a side channel of the WebM.
 alpha_src="color=c=red:size=64x36:rate=30:duration=0.5,format=rgba,geq=r=255:g=0:b=0:a='if(lt(X,32),0,255)'"
+# shellcheck disable=SC2086,SC2046
 alpha_vp9() { ff -f lavfi -i "$alpha_src" -c:v libvpx-vp9 -pix_fmt yuva420p -auto-alt-ref 0 -threads 1 $bitexact "$1"; }
+# shellcheck disable=SC2086,SC2046
 alpha_vp8() { ff -f lavfi -i "$alpha_src" -c:v libvpx -pix_fmt yuva420p -auto-alt-ref 0 -threads 1 $bitexact "$1"; }
 # 16:9 anamorphic PAL, scaled down: 180x144 stored, SAR 64:45 (shown 256x144); red left, green right.
+# shellcheck disable=SC2086,SC2046
 anamorphic() { ff -f lavfi -i "color=c=red:size=180x144:rate=25:duration=0.2,drawbox=x=90:y=0:w=90:h=144:color=lime:t=fill,setsar=64/45" $x264q -pix_fmt yuv420p $bitexact "$1"; }
 # 10 frames and 1 frame at 30 fps in MP4 (the container rounds its duration up to the ms).
+# shellcheck disable=SC2086,SC2046
 frames_mp4() { ff -f lavfi -i "color=c=red:size=64x36:rate=30" -frames:v "$n" $x264q -pix_fmt yuv420p $bitexact "$1"; }
 # Variable frame rate: 0.5 s red at 10 fps, then 0.5 s green at 25 fps.
+# shellcheck disable=SC2086,SC2046
 vfr_mp4() { ff -f lavfi -i "color=c=red:size=64x36:rate=10:duration=0.5" -f lavfi -i "color=c=lime:size=64x36:rate=25:duration=0.5" -filter_complex "[0:v][1:v]concat=n=2:v=1[v]" -map "[v]" -fps_mode vfr $x264q -pix_fmt yuv420p $bitexact "$1"; }
 # NTSC film rate: 1 s red, then green, at 24000/1001 fps.
+# shellcheck disable=SC2086,SC2046
 ntsc_mp4() { ff -f lavfi -i "color=c=red:size=64x36:rate=24000/1001:duration=2,drawbox=c=lime:t=fill:enable='gte(t,1)'" $x264q -pix_fmt yuv420p $bitexact "$1"; }
 # #C04020 as 10-bit HEVC, as full-range H.264 and as BT.601-tagged 720p H.264.
+# shellcheck disable=SC2086,SC2046
 hevc10() { ff -f lavfi -i "color=c=0xC04020:size=64x64:rate=30:duration=0.1" -c:v libx265 -preset ultrafast -x265-params log-level=error:lossless=1 -pix_fmt yuv420p10le $bitexact "$1"; }
+# shellcheck disable=SC2086,SC2046
 full_range() { ff -f lavfi -i "color=c=0xC04020:size=64x36:rate=30:duration=0.1" -vf "scale=out_range=full:out_color_matrix=bt601" $x264q -pix_fmt yuvj420p -color_range pc -colorspace smpte170m $bitexact "$1"; }
+# shellcheck disable=SC2086,SC2046
 bt601_hd() { ff -f lavfi -i "color=c=0xC04020:size=1280x720:rate=30:duration=0.1" -vf "scale=out_range=tv:out_color_matrix=bt601" -c:v libx264 -preset ultrafast -crf 10 -threads 1 -pix_fmt yuv420p -colorspace smpte170m -color_primaries smpte170m -color_trc smpte170m $bitexact "$1"; }
 # Odd size 63x35 (4:2:0 VP9), red.
+# shellcheck disable=SC2086,SC2046
 odd_webm() { ff -f lavfi -i "color=c=red:size=63x35:rate=30:duration=0.2" -c:v libvpx-vp9 -lossless 1 -pix_fmt yuv420p -threads 1 $bitexact "$1"; }
 # 5.1 AAC at 48 kHz and 8 kHz mono WAV, 1 s of 440 Hz.
+# shellcheck disable=SC2086,SC2046
 surround() { ff -f lavfi -i "sine=frequency=440:sample_rate=48000:duration=1" -af "volume=0.5,pan=5.1|c0=c0|c1=c0|c2=c0|c3=c0|c4=c0|c5=c0" -c:a aac -b:a 192k $bitexact "$1"; }
+# shellcheck disable=SC2086,SC2046
 phone_wav() { ff -f lavfi -i "sine=frequency=440:sample_rate=8000:duration=1" -af volume=0.5 -c:a pcm_s16le $bitexact "$1"; }
 # Paletted and 16-bit PNGs of the quadrants.
+# shellcheck disable=SC2086,SC2046
 png_pal() { ff -f lavfi -i "$quads" -frames:v 1 -pix_fmt pal8 -c:v png $bitexact "$1"; }
+# shellcheck disable=SC2086,SC2046
 png_16() { ff -f lavfi -i "$quads" -frames:v 1 -pix_fmt rgb48be -c:v png $bitexact "$1"; }
 # Damaged uploads: a clip cut before its index (moov last), a JPEG cut in half, an empty file.
+# shellcheck disable=SC2086,SC2046
 truncated_mp4() { ff -f lavfi -i "color=c=red:size=64x36:rate=30:duration=1" $x264q -pix_fmt yuv420p $bitexact "$1.whole.mp4" && head -c 2000 "$1.whole.mp4" >"$1" && rm -f "$1.whole.mp4"; }
+# shellcheck disable=SC2086,SC2046
 truncated_jpg() { ff -f lavfi -i "mandelbrot=size=160x120" -frames:v 1 -c:v mjpeg $bitexact "$1.whole.jpg" && head -c $(($(wc -c <"$1.whole.jpg") / 2)) "$1.whole.jpg" >"$1" && rm -f "$1.whole.jpg"; }
 
 gen "$dir/clips/a.mp4" clip_a
@@ -168,6 +197,7 @@ for o in 1 2 3 4 5 6 7 8; do
     gen "$dir/real/orient-$o.jpg" orient_jpg
 done
 o=6 && gen "$dir/real/orient-6.png" orient_png
+o=8 && gen "$dir/real/orient-8.webp" orient_webp
 gen "$dir/real/alpha-vp9.webm" alpha_vp9
 gen "$dir/real/alpha-vp8.webm" alpha_vp8
 gen "$dir/real/anamorphic.mp4" anamorphic

@@ -2,7 +2,7 @@
 # Real-world sources (examples/media/real, written by scripts/gen-media.sh): each is drawn as its
 # metadata says, checked through the whole CLI (`reel frame`, `reel render`) at pixels whose colour
 # follows from how the file was made: the eight orientations of video display matrices and of EXIF
-# (JPEG, PNG), alpha in VP9 and VP8 WebM, an anamorphic clip fitted by its display size, the length
+# (JPEG; PNG and WebP too), alpha in VP9 and VP8 WebM, an anamorphic clip fitted by its display size, the length
 # of a video layer without a duration, variable and NTSC frame rates, 10-bit HEVC, full-range and
 # BT.601 sources, an odd size, 5.1 and 8 kHz audio, paletted and 16-bit PNGs, and damaged files
 # failing with an error that names the layer.
@@ -126,15 +126,18 @@ for kind in mp4:video jpg:image; do
   fi
 done
 
-# 2. PNGs: EXIF orientation 6 in an eXIf chunk, paletted, 16 bits per channel.
+# 2. PNGs: EXIF orientation 6 in an eXIf chunk, paletted, 16 bits per channel; a WebP with EXIF
+# orientation 8.
 job png "{ $OUT, \"layers\": [
   { \"type\": \"image\", \"src\": \"orient-6.png\", $(cell 0) },
   { \"type\": \"image\", \"src\": \"palette.png\", $(cell 1) },
-  { \"type\": \"image\", \"src\": \"deep.png\", $(cell 2) } ] }"
+  { \"type\": \"image\", \"src\": \"deep.png\", $(cell 2) },
+  { \"type\": \"image\", \"src\": \"orient-8.webp\", $(cell 3) } ] }"
 if frame png 0.5; then
   expect_quads png 0.5 0 6 "orient-6.png (eXIf orientation 6)"
   expect_quads png 0.5 1 1 "palette.png"
   expect_quads png 0.5 2 1 "deep.png (16-bit)"
+  expect_quads png 0.5 3 8 "orient-8.webp (EXIF orientation 8)"
 fi
 
 # 3. Alpha in WebM: the left half of each clip is transparent and shows the blue below.
