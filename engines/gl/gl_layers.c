@@ -993,7 +993,9 @@ static int prepare_video(struct reel_engine *eng, struct reel_gl_layer *ly)
     const char *path = l->src_path ? l->src_path : l->src;
     if (!path)
         return reel_err_set(&eng->err, REEL_EASSET_NOT_FOUND, l->path, "video layer has no source");
-    int ret = reel_video_source_open(path, eng->cfg.threads, eng->log, &ly->vs, &eng->err);
+    struct reel_video_source_opts vo = {.no_deinterlace = l->no_deinterlace};
+    int ret =
+        reel_video_source_open_opts(path, eng->cfg.threads, &vo, eng->log, &ly->vs, &eng->err);
     if (ret < 0)
         return ret;
     int sw, sh;

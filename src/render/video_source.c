@@ -20,6 +20,7 @@
 #include <libavutil/mathematics.h>
 #include <libavutil/pixdesc.h>
 
+#include "render/video_filter.h"
 #include "render/video_source.h"
 #include "timeline/timeline.h"
 
@@ -57,6 +58,8 @@ struct reel_video_source {
     bool is_vflip;        /* frames are flipped upside down here, before the rotation */
     int threads;          /* decoder threads asked for at open */
     bool suspended;       /* demuxer and decoder closed; the next get reopens them */
+    bool no_deinterlace;  /* the layer turned deinterlacing off */
+    struct reel_video_filter *filter; /* deinterlacing and colour, decided on the first frame */
 };
 
 static int averr(struct reel_video_source *vs, struct reel_err *err, int code, int ret,
@@ -117,17 +120,18 @@ static int flip_rows(AVFrame *f)
 }
 
 /*
- * Decode the next frame into *dst. Returns 0, AVERROR_EOF at the end of the stream, or another
- * negative AVERROR.
+ * Decode the next frame from the file into *dst, as the decoder returns it (timestamps in
+ * microseconds). Returns 0, AVERROR_EOF at the end of the stream, or another negative AVERROR.
  */
-static int decode_one(struct reel_video_source *vs, AVFrame *dst)
+static int decode_raw(void *ctx, AVFrame *dst)
 {
+    struct reel_video_source *vs = ctx;
     for (;;) {
         int ret = avcodec_receive_frame(vs->dec, dst);
         if (ret == 0) {
             dst->pts = frame_time_us(vs, dst);
             vs->last_pts_us = dst->pts;
-            return vs->is_vflip ? flip_rows(dst) : 0;
+            return 0;
         }
         if (ret == AVERROR_EOF) {
             vs->decoder_done = true;
@@ -157,6 +161,20 @@ static int decode_one(struct reel_video_source *vs, AVFrame *dst)
         }
         av_packet_unref(vs->pkt);
     }
+}
+
+/*
+ * The next frame to show into *dst: decoded, deinterlaced and colour-converted as the source needs
+ * (render/video_filter.h), then flipped for a mirrored display matrix (after deinterlacing, which
+ * needs the fields in their stored order). Returns 0, AVERROR_EOF at the end of the stream, or
+ * another negative AVERROR.
+ */
+static int decode_one(struct reel_video_source *vs, AVFrame *dst)
+{
+    int ret = reel_video_filter_get(vs->filter, decode_raw, vs, dst);
+    if (ret == 0 && vs->is_vflip)
+        ret = flip_rows(dst);
+    return ret;
 }
 
 /* Decode into next; has_next says whether one exists. */
@@ -195,6 +213,7 @@ static int seek_to(struct reel_video_source *vs, int64_t target_us)
             return ret;
     }
     avcodec_flush_buffers(vs->dec);
+    reel_video_filter_reset(vs->filter);
     vs->input_done = false;
     vs->decoder_done = false;
     vs->last_pts_us = INT64_MIN;
@@ -275,6 +294,7 @@ static void close_streams(struct reel_video_source *vs)
     av_frame_free(&vs->cur);
     av_frame_free(&vs->next);
     av_packet_free(&vs->pkt);
+    reel_video_filter_reset(vs->filter);
     avcodec_free_context(&vs->dec);
     avformat_close_input(&vs->fmt);
     vs->has_cur = vs->has_next = false;
@@ -332,6 +352,11 @@ static int open_streams(struct reel_video_source *vs, struct reel_err *err)
                   "mirror; it is ignored",
                   vs->path);
     codec = pick_decoder(st, codec);
+    if (!vs->filter &&
+        reel_video_filter_create(st, !vs->no_deinterlace, vs->path, vs->log, &vs->filter) < 0) {
+        ret = reel_err_set(err, REEL_ENOMEM, NULL, "out of memory");
+        goto fail;
+    }
     vs->start_pts = st->start_time != AV_NOPTS_VALUE ? st->start_time : 0;
     AVRational fr = st->avg_frame_rate.num > 0 ? st->avg_frame_rate : st->r_frame_rate;
     vs->frame_dur_us = fr.num > 0 && fr.den > 0 ? av_rescale(REEL_US, fr.den, fr.num) : 40000;
@@ -376,6 +401,13 @@ fail:
 int reel_video_source_open(const char *path, int threads, struct reel_log *log,
                            struct reel_video_source **out, struct reel_err *err)
 {
+    return reel_video_source_open_opts(path, threads, NULL, log, out, err);
+}
+
+int reel_video_source_open_opts(const char *path, int threads,
+                                const struct reel_video_source_opts *opts, struct reel_log *log,
+                                struct reel_video_source **out, struct reel_err *err)
+{
     *out = NULL;
     int ret;
     struct reel_video_source *vs = calloc(1, sizeof(*vs));
@@ -385,6 +417,7 @@ int reel_video_source_open(const char *path, int threads, struct reel_log *log,
     }
     vs->log = log;
     vs->threads = threads;
+    vs->no_deinterlace = opts && opts->no_deinterlace;
     ret = open_streams(vs, err);
     if (ret < 0)
         goto fail;
@@ -413,9 +446,10 @@ int reel_video_source_open(const char *path, int threads, struct reel_log *log,
             vs->disp_width = w < 1 ? 1 : (int)w;
         }
     }
-    REEL_DEBUG(vs->log, "video source %s: %dx%d (shown %dx%d), turn %d, flip %d, decoder %s",
+    REEL_DEBUG(vs->log,
+               "video source %s: %dx%d (shown %dx%d), turn %d, flip %d, decoder %s, filter %s",
                vs->path, vs->width, vs->height, vs->disp_width, vs->height, vs->rotation,
-               vs->is_vflip, vs->dec->codec->name);
+               vs->is_vflip, vs->dec->codec->name, reel_video_filter_describe(vs->filter));
     ret = fill_next(vs);
     if (ret < 0) {
         ret = averr(vs, err, REEL_EDECODE, ret, "decoding failed");
@@ -443,6 +477,7 @@ void reel_video_source_close(struct reel_video_source **pvs)
     if (!vs)
         return;
     close_streams(vs);
+    reel_video_filter_free(&vs->filter);
     free(vs->path);
     free(vs);
     *pvs = NULL;

@@ -9,6 +9,7 @@
 #ifndef REEL_RENDER_VIDEO_SOURCE_H
 #define REEL_RENDER_VIDEO_SOURCE_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include <libavutil/frame.h>
@@ -23,6 +24,17 @@ struct reel_video_source;
 int reel_video_source_open(const char *path, int threads, struct reel_log *log,
                            struct reel_video_source **out, struct reel_err *err);
 void reel_video_source_close(struct reel_video_source **vs);
+
+/* What a layer asks of its source beyond the file (all false: the defaults). */
+struct reel_video_source_opts {
+    bool no_deinterlace; /* draw interlaced video as stored ("deinterlace": false) */
+};
+
+/* reel_video_source_open with opts (NULL: the defaults). Frames come out deinterlaced and in
+ * BT.709 as render/video_filter.h says, unless opts turns deinterlacing off. Same errors. */
+int reel_video_source_open_opts(const char *path, int threads,
+                                const struct reel_video_source_opts *opts, struct reel_log *log,
+                                struct reel_video_source **out, struct reel_err *err);
 
 /*
  * The frame to show at source time source_us: the last decoded frame whose timestamp <= source_us

@@ -33,7 +33,8 @@ static const char *const visual_keys[] = {"x",       "y",          "anchor",   "
                                           "height",  "scale",      "rotation", "opacity",
                                           "animate", "transition", "effects",  NULL};
 static const char *const fit_keys[] = {"fit", NULL};
-static const char *const video_keys[] = {"src", "trim", "speed", "loop", "volume", NULL};
+static const char *const video_keys[] = {"src",    "trim",        "speed", "loop",
+                                         "volume", "deinterlace", NULL};
 static const char *const image_keys[] = {"src", NULL};
 static const char *const text_keys[] = {"text",   "font",        "font_size", "color",
                                         "align",  "line_height", "max_width", "stroke",
@@ -44,13 +45,13 @@ static const char *const audio_keys[] = {"src",     "trim",     "volume",  "loop
                                          "fade_in", "fade_out", "animate", NULL};
 /* every layer field of any type, to tell "wrong type" from "unknown" */
 static const char *const any_layer_keys[] = {
-    "type",       "id",         "start",       "duration",      "x",        "y",
-    "anchor",     "width",      "height",      "scale",         "rotation", "opacity",
-    "animate",    "transition", "effects",     "fit",           "src",      "trim",
-    "speed",      "loop",       "volume",      "text",          "font",     "font_size",
-    "color",      "align",      "line_height", "max_width",     "stroke",   "shadow",
-    "background", "shape",      "fill",        "corner_radius", "fade_in",  "fade_out",
-    NULL};
+    "type",        "id",         "start",       "duration",      "x",        "y",
+    "anchor",      "width",      "height",      "scale",         "rotation", "opacity",
+    "animate",     "transition", "effects",     "fit",           "src",      "trim",
+    "speed",       "loop",       "volume",      "text",          "font",     "font_size",
+    "color",       "align",      "line_height", "max_width",     "stroke",   "shadow",
+    "background",  "shape",      "fill",        "corner_radius", "fade_in",  "fade_out",
+    "deinterlace", NULL};
 
 static const struct num_rule time_any = {0, PARSE_TIME_MAX_S, 0};
 static const struct num_rule time_pos = {0, PARSE_TIME_MAX_S, NUM_LO_OPEN};
@@ -685,6 +686,9 @@ static void parse_layer(struct parse_ctx *c, cJSON *v, struct reel_layer *l, int
         reel_parse_num(c, v, "speed", &speed_rule, &l->speed);
         reel_parse_bool(c, v, "loop", &l->loop);
         reel_parse_num(c, v, "volume", &volume_rule, &l->volume);
+        bool deinterlace = true;
+        if (reel_parse_bool(c, v, "deinterlace", &deinterlace) > 0)
+            l->no_deinterlace = !deinterlace;
         break;
     case REEL_LAYER_IMAGE:
         parse_src(c, v, l);

@@ -186,6 +186,7 @@ struct reel_layer {
     int64_t trim_us; /* source in-point */
     double speed;    /* 0.25..4, default 1 */
     bool loop;
+    bool no_deinterlace; /* video: "deinterlace": false draws interlaced frames as stored */
     double volume;                   /* 0..4, default 1 */
     int64_t fade_in_us, fade_out_us; /* audio */
 

@@ -209,6 +209,10 @@ static const struct bad_case bad_cases[] = {
     C("{'layers': [{'type': 'video', 'src': 'a.mp4', 'speed': 8}]}", BAD, "layers[0].speed"),
     C("{'layers': [{'type': 'video', 'src': 'a.mp4', 'volume': 5}]}", BAD, "layers[0].volume"),
     C("{'layers': [{'type': 'video', 'src': 'a.mp4', 'loop': 'yes'}]}", BAD, "layers[0].loop"),
+    C("{'layers': [{'type': 'video', 'src': 'a.mp4', 'deinterlace': 0}]}", BAD,
+      "layers[0].deinterlace"),
+    C("{'layers': [{'type': 'image', 'src': 'a.png', 'deinterlace': false}]}", UNK,
+      "layers[0].deinterlace"),
     C("{'layers': [{'type': 'video', 'src': 'a.mp4', 'fit': 'stretch'}]}", BAD, "layers[0].fit"),
     C("{'layers': [{'type': 'video', 'src': 'a.mp4', 'trim': -3}]}", BAD, "layers[0].trim"),
     C("{'layers': [{'type': 'color', 'color': '#fff', 'scale': [1]}]}", BAD, "layers[0].scale"),
@@ -610,6 +614,7 @@ static void test_defaults(void)
     CHECK_NEAR(v->speed, 1, 0);
     CHECK_NEAR(v->volume, 1, 0);
     CHECK(!v->loop);
+    CHECK(!v->no_deinterlace);
     CHECK_INT_EQ(v->trim_us, 0);
 
     const struct reel_layer *t = &tl->layers[2];
@@ -780,7 +785,7 @@ static void test_layer_fields(void)
         " 'effects': [{'type': 'brightness', 'value': -0.5}, {'type': 'blur', 'sigma': 2.5},"
         "   {'type': 'grayscale'}, {'type': 'saturation', 'value': 4}]},"
         "{'type': 'video', 'src': 'v.mp4', 'trim': 1.5, 'speed': 0.25, 'loop': true,"
-        " 'volume': 0, 'fit': 'none', 'width': 320, 'height': 240,"
+        " 'deinterlace': false, 'volume': 0, 'fit': 'none', 'width': 320, 'height': 240,"
         " 'animate': {'volume': [{'time': 0, 'value': 0}, {'time': 1, 'value': 4}]}},"
         "{'type': 'shape', 'shape': 'ellipse', 'width': 30, 'height': 20, 'fill': '#0000ff',"
         " 'stroke': {'width': 1}},"
@@ -852,6 +857,7 @@ static void test_layer_fields(void)
     CHECK_INT_EQ(v->trim_us, 1500000);
     CHECK_NEAR(v->speed, 0.25, 0);
     CHECK(v->loop);
+    CHECK(v->no_deinterlace);
     CHECK_NEAR(v->volume, 0, 0);
     CHECK_INT_EQ(v->fit, REEL_FIT_NATURAL);
     CHECK_NEAR(v->width, 320, 0);
