@@ -21,6 +21,7 @@
 #include "queue/keys.h"
 #include "queue/queue.h"
 #include "render/render.h"
+#include "render/scene.h"
 #include "timeline/timeline.h"
 
 /* A logger whose lines carry the job's id (job=<id> comp=api). */
@@ -286,6 +287,11 @@ static int validate_doc(struct reel_api *api, const cJSON *doc, struct reel_time
         return ret;
     bool has_urls = false;
     ret = reel_api_check_srcs(tl, (const char *const *)api->allow, &has_urls, errs);
+    struct reel_err ce = {0}; /* the raster budget, as far as the document says */
+    if (reel_scene_check_cost(tl, &ce) < 0) {
+        int cret = reel_errlist_add(errs, ce.code, ce.path, "%s", ce.msg);
+        ret = ret < 0 ? ret : cret;
+    }
     bool has_local = false;
     for (int i = 0; i < tl->n_layers; i++)
         if (tl->layers[i].src && *tl->layers[i].src && !strstr(tl->layers[i].src, "://"))

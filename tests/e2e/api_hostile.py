@@ -199,6 +199,11 @@ def test(reel_bin):
         # --- limits (SPEC 5)
         expect("16k x 16k output", "POST", "/v1/jobs", job(width=16384, height=16384),
                status=400, code="limit_exceeded", at="output.width")
+        huge = {"output": {"width": 64, "height": 64, "fps": 10, "duration": 1},
+                "layers": [{"type": "shape", "shape": "ellipse", "width": 16384,
+                            "height": 16384, "stroke": {"color": "#ffffff", "width": 1000}}]}
+        expect("16384 px ellipse in a 64 px frame", "POST", "/v1/jobs", huge, status=400,
+               code="limit_exceeded", at="layers[0].width")
         many = {"output": {"width": 160, "height": 120, "fps": 10, "duration": 1},
                 "layers": [{}] * 100000}
         expect("100k layers", "POST", "/v1/jobs", many, status=400, code="limit_exceeded",
