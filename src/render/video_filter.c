@@ -1,8 +1,9 @@
 /*
  * Video filter: a small libavfilter graph between a source's decoder and the engines, built only
  * for streams that need it (interlaced, non-BT.709 primaries, HDR transfer). The graph's time base
- * is the source's microseconds, so filtered frames keep the timestamps of the frames they come
- * from (bwdif in send_frame mode emits one frame per input frame, one frame later).
+ * is the source's microseconds, and filtered frames keep the timestamps of the frames they come
+ * from (bwdif in send_frame mode emits one frame per input frame, one frame later, in a time base
+ * of half a microsecond, which is converted back).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,6 +12,7 @@
 #include <libavfilter/avfilter.h>
 #include <libavfilter/buffersink.h>
 #include <libavfilter/buffersrc.h>
+#include <libavutil/mathematics.h>
 #include <libavutil/pixdesc.h>
 
 #include "core/err.h"
@@ -284,6 +286,10 @@ int reel_video_filter_get(struct reel_video_filter *vf, reel_video_decode_fn dec
         if (vf->graph) {
             ret = av_buffersink_get_frame(vf->sink, dst);
             if (ret >= 0) {
+                /* bwdif halves the time base (for its field-rate mode): back to microseconds. */
+                if (dst->pts != AV_NOPTS_VALUE)
+                    dst->pts = av_rescale_q(dst->pts, av_buffersink_get_time_base(vf->sink),
+                                            (AVRational){1, (int)REEL_US});
                 if (vf->is_colour) {
                     dst->color_primaries = AVCOL_PRI_BT709;
                     dst->color_trc = AVCOL_TRC_BT709;

@@ -89,8 +89,9 @@ video_job() {
 
 # 1. Interlaced: 30 fps, top field first, made from 60 fps vertical stripes (16 px white, 16 px
 # black) moving 4 px right per field, so the fields of a frame are 4 px apart. Frame n's top
-# field has the stripes at offset 8n: white where (x - 8n) mod 32 < 16.
-ff -f lavfi -i "color=black:s=640x360:r=60:d=1.2,format=yuv420p,geq=lum='if(lt(mod(X-4*N,32),16),235,16)':cb=128:cr=128" \
+# field has the stripes at offset 8n: white where (x - 8n) mod 32 < 16. Rows 330 and below are
+# grey at luma 16 + 6n in both fields, which tells the frame shown.
+ff -f lavfi -i "color=black:s=640x360:r=60:d=1.2,format=yuv420p,geq=lum='if(gte(Y,330),16+6*floor(N/2),if(lt(mod(X-4*N,32),16),235,16))':cb=128:cr=128" \
   -vf "tinterlace=mode=interleave_top" -c:v libx264 -preset ultrafast -qp 0 -threads 1 \
   -flags +ildct+ilme -x264-params tff=1 -field_order tt -pix_fmt yuv420p \
   "$dir/interlaced.mp4" || fail "cannot make interlaced.mp4"
@@ -106,10 +107,10 @@ if frame deint 0.5 "$(video_job interlaced.mp4)" &&
   frame woven 0.5 "$(video_job interlaced.mp4 ', "deinterlace": false')"; then
   c_on=$(comb "$dir/deint.$engine.png") c_off=$(comb "$dir/woven.$engine.png")
   echo "row-to-row difference: deinterlaced $c_on, \"deinterlace\": false $c_off"
-  if awk -v a="$c_off" 'BEGIN { exit !(a > 40) }'; then
+  if awk -v a="$c_off" 'BEGIN { exit !(a > 30) }'; then
     passes=$((passes + 1))
   else
-    fail "\"deinterlace\": false should leave the fields woven (combing ~64), got $c_off"
+    fail "\"deinterlace\": false should leave the fields woven (combing ~50), got $c_off"
   fi
   if awk -v a="$c_on" -v b="$c_off" 'BEGIN { exit !(a < 4 && a * 10 < b) }'; then
     passes=$((passes + 1))
@@ -118,12 +119,31 @@ if frame deint 0.5 "$(video_job interlaced.mp4)" &&
   fi
   # Frame 15 (t = 0.5 s), top field: stripes at offset 120 mod 32 = 24. The bottom field (28)
   # or frames 14 (16) and 16 (0) would put black or white elsewhere.
+  # Frame 15 itself: grey 16 + 6 x 15 = 106 (RGB 105); frames 14 and 16 are 7 away.
+  expect deint 320 345 "105 105 105" 3 "the frame at 0.5 s is source frame 15"
+  expect woven 320 345 "105 105 105" 3 "the frame at 0.5 s is source frame 15"
   for y in 101 180 259; do
     expect deint 26 $y "255 255 255" 40 "frame 15, top field: white at x 26"
     expect deint 32 $y "255 255 255" 40 "frame 15, top field: white at x 32"
     expect deint 42 $y "0 0 0" 40 "frame 15, top field: black at x 42"
     expect deint 48 $y "0 0 0" 40 "frame 15, top field: black at x 48"
   done
+fi
+
+# The same through a whole render (frames decoded in order, not sought): frames 3, 15 and 27 show
+# grey 16 + 6n (RGB 21, 105, 189).
+video_job interlaced.mp4 >"$dir/deint-render.json"
+if "$reel" render "$dir/deint-render.json" -o "$dir/deint-render.mp4" --engine "$engine" \
+  --asset-root "$dir" --progress=none 2>"$dir/err" && mkdir -p "$dir/frames" &&
+  "$golden" frames "$dir/deint-render.mp4" 640 0.1167,0.5167,0.9167 "$dir/frames" >/dev/null; then
+  for nv in "0.1167 21" "0.5167 105" "0.9167 189"; do
+    # shellcheck disable=SC2086
+    set -- $nv
+    cp "$dir/frames/$1.png" "$dir/render-$1.$engine.png"
+    expect "render-$1" 320 345 "$2 $2 $2" 4 "render: the frame at $1 s is source frame $((${1#0.} * 30 / 10000))"
+  done
+else
+  fail "the interlaced clip did not render: $(cat "$dir/err")"
 fi
 
 # 2. SDR wide-gamut and BT.601 primaries to BT.709.
