@@ -191,10 +191,11 @@ static void decide(struct reel_video_filter *vf, const AVFrame *f)
                    "video source %s: interlaced, not deinterlaced (\"deinterlace\": false)",
                    vf->path);
     if ((stream_il || f->interlaced_frame) && vf->deinterlace) {
-        /* The stream's field order wins; when only the frames say interlaced, their own flags
-         * (per frame) decide both whether and which field comes first. */
+        /* The stream's field order wins (the field displayed first: TB is top coded first but
+         * bottom shown first); when only the frames say interlaced, their own flags (per frame)
+         * decide both whether and which field comes first. */
         const char *parity = !stream_il                               ? "auto"
-                             : fo == AV_FIELD_TT || fo == AV_FIELD_TB ? "tff"
+                             : fo == AV_FIELD_TT || fo == AV_FIELD_BT ? "tff"
                                                                       : "bff";
         snprintf(vf->chain, sizeof(vf->chain), "bwdif=mode=send_frame:parity=%s:deint=%s", parity,
                  stream_il ? "all" : "interlaced");
