@@ -24,6 +24,13 @@ def test(reel):
         for i in range(JOBS):
             seconds = rng.choice([1, 2, 3])
             job = e2e.tiny_job(f"job {i}", seconds, rng.choice(["#336699", "#993366", "#669933"]))
+            # Moving, turning text at 640x360 through x264's slowest preset: a job takes some
+            # tenths of a second of CPU, long enough for a kill to catch a worker mid-job on any
+            # host (a still 160x120 job is over in a few milliseconds).
+            job["output"].update({"width": 640, "height": 360, "preset": "veryslow"})
+            job["layers"][1].update({"font_size": 96, "animate": {
+                "x": [{"time": 0, "value": 0}, {"time": seconds, "value": 640}],
+                "rotation": [{"time": 0, "value": 0}, {"time": seconds, "value": 90}]}})
             jobs[api.submit(job)] = seconds
         log(f"submitted {JOBS} jobs")
 
@@ -90,8 +97,8 @@ def test(reel):
             mine = [f for f in files if job_id in f]
             check(len(mine) == 1, f"job {job_id} has {len(mine)} files: {mine}")
             _, n, w, h = e2e.ffprobe(f"{c.out_dir}/{mine[0]}")
-            check((n, w, h) == (seconds * 10, 160, 120),
-                  f"{mine[0]}: {n} frames {w}x{h}, expected {seconds * 10} frames 160x120")
+            check((n, w, h) == (seconds * 10, 640, 360),
+                  f"{mine[0]}: {n} frames {w}x{h}, expected {seconds * 10} frames 640x360")
         with concurrent.futures.ThreadPoolExecutor(4) as pool:
             list(pool.map(probe, jobs.items()))
         c.ok = True
