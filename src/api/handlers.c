@@ -191,10 +191,10 @@ static void take_envelope(struct reel_api *api, cJSON *root, struct envelope *en
                     snprintf(path, sizeof(path), "callback.events[%d]", i++);
                     enum reel_job_state s =
                         cJSON_IsString(e) ? reel_job_state_parse(e->valuestring) : REEL_JOB_NONE;
-                    if (s == REEL_JOB_NONE) {
+                    if (s != REEL_JOB_SUCCEEDED && s != REEL_JOB_FAILED && s != REEL_JOB_CANCELED) {
                         reel_errlist_add(errs, REEL_EINVALID_JOB, path,
-                                         "an event is a job state: queued, running, succeeded, "
-                                         "failed or canceled");
+                                         "webhooks are sent on terminal states: an event is "
+                                         "succeeded, failed or canceled");
                         continue;
                     }
                     size_t n = strlen(env->callback_events);

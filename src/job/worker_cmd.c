@@ -37,6 +37,9 @@ struct wopts {
     struct str_list roots, allow;
     int64_t concurrency, gpu, cache_size, job_timeout_s, max_attempts, lease_ms, drain_s;
     int64_t threads;
+    /* Job limits: the same flags and variables as reel serve's, so the jobs a server accepts are
+     * the jobs its workers will run. */
+    int64_t max_layers, max_keyframes, max_text, max_width, max_height, max_fps, max_duration_s;
 };
 
 struct wflag {
@@ -75,6 +78,17 @@ static const struct wflag wflags[] = {
     {"job-timeout", "REEL_JOB_TIMEOUT", OPT_INT, OFF(job_timeout_s), 1, 7 * 86400,
      "run time of one job, seconds (3600)"},
     {"max-attempts", "REEL_MAX_ATTEMPTS", OPT_INT, OFF(max_attempts), 1, 100, "attempts a job (3)"},
+    {"max-layers", "REEL_MAX_LAYERS", OPT_INT, OFF(max_layers), 1, 100000,
+     "layers a job (500; as reel serve's)"},
+    {"max-keyframes", "REEL_MAX_KEYFRAMES", OPT_INT, OFF(max_keyframes), 1, 10000000,
+     "keyframes a job (10000)"},
+    {"max-text", "REEL_MAX_TEXT", OPT_INT, OFF(max_text), 1, 10000000,
+     "characters a text layer (10000)"},
+    {"max-width", "REEL_MAX_WIDTH", OPT_INT, OFF(max_width), 16, 16384, "output width (7680)"},
+    {"max-height", "REEL_MAX_HEIGHT", OPT_INT, OFF(max_height), 16, 16384, "output height (4320)"},
+    {"max-fps", "REEL_MAX_FPS", OPT_INT, OFF(max_fps), 1, 1000, "output frame rate (120)"},
+    {"max-duration", "REEL_MAX_DURATION", OPT_INT, OFF(max_duration_s), 1, 86400,
+     "output duration, seconds (3600)"},
     {"lease", "REEL_LEASE_MS", OPT_INT, OFF(lease_ms), 300, 3600000, "lease, ms (30000)"},
     {"drain-timeout", "REEL_DRAIN_TIMEOUT", OPT_INT, OFF(drain_s), 0, 86400,
      "on SIGTERM, seconds running jobs may finish before being handed back (60)"},
@@ -268,6 +282,20 @@ int reel_cmd_worker(int argc, char **argv)
         lim.max_job_runtime_us = o.job_timeout_s * 1000000;
     if (o.max_attempts)
         lim.max_attempts = (int)o.max_attempts;
+    if (o.max_layers)
+        lim.max_layers = (int)o.max_layers;
+    if (o.max_keyframes)
+        lim.max_keyframes = (int)o.max_keyframes;
+    if (o.max_text)
+        lim.max_text_chars = (int)o.max_text;
+    if (o.max_width)
+        lim.max_width = (int)o.max_width;
+    if (o.max_height)
+        lim.max_height = (int)o.max_height;
+    if (o.max_fps)
+        lim.max_fps = (int)o.max_fps;
+    if (o.max_duration_s)
+        lim.max_duration_us = o.max_duration_s * 1000000;
     o.roots.v[o.roots.n] = NULL;
     o.allow.v[o.allow.n] = NULL;
 

@@ -133,6 +133,10 @@ def test(reel_bin):
         expect("invalid UTF-8 (an overlong '/')", "POST", "/v1/jobs",
                b'{"output": {"width": 160, "height": 120, "fps": 10, "duration": 1}, '
                b'"layers": [{"type": "text", "text": "a\xc0\xafb"}]}', J, 400, "invalid_json")
+        expect("callback on a non-terminal state", "POST", "/v1/jobs",
+               dict(job(), callback={"url": "https://hooks.example.com/x",
+                                     "events": ["succeeded", "running"]}),
+               status=400, code="invalid_job", at="callback.events[1]")
         expect("escaped NUL in src", "POST", "/v1/jobs",
                '{"output": {"width": 160, "height": 120, "fps": 10, "duration": 1}, '
                '"layers": [{"type": "image", "src": "logo.png\\u0000../../etc/passwd"}]}', J,
