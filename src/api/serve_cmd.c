@@ -24,6 +24,7 @@
 #include "core/clock.h"
 #include "core/log.h"
 #include "encode/encoder.h"
+#include "job/cli_common.h"
 #include "job/worker.h"
 #include "queue/queue.h"
 #include "render/engine.h"
@@ -48,13 +49,14 @@ struct list {
 };
 
 struct serve_opts {
-    const char *listen, *redis, *redis_prefix, *output_dir, *engine, *encoder, *hwdec, *tags;
-    const char *webhook_secret, *cache_dir, *log_format, *log_level, *tmp_dir, *public_url;
+    const char *listen, *redis, *redis_prefix, *output_dir, *tags, *webhook_secret, *cache_dir;
+    const char *tmp_dir, *public_url;
+    struct reel_cli_common common; /* engine, encoder, hwdec, log format and level */
     struct list roots, tokens, allow;
     int64_t workers, concurrency, gpu, http_threads, max_conn, max_conn_ip, conn_timeout_s;
     int64_t request_timeout_s, rate_per_min, previews, cache_size, drain_timeout_s, max_queued;
-    int64_t max_body, max_depth, max_layers, max_keyframes, max_text, max_width, max_height;
-    int64_t max_fps, max_duration_s, job_timeout_s, max_attempts, lease_ms;
+    int64_t max_body, max_depth, lease_ms;
+    struct reel_cli_limits limits; /* the job limits, as reel worker's */
 };
 
 static struct serve_opts o;
@@ -72,9 +74,9 @@ static const struct flag flags[] = {
      "folder job srcs are relative to (repeatable; env: colon-separated)"},
     {"token", "REEL_TOKEN", K_LIST, &o.tokens, 0, 0,
      "bearer token clients must send (repeatable; env: comma-separated; none = no auth)"},
-    {"engine", "REEL_ENGINE", K_STR, &o.engine, 0, 0, "auto | gl | cpu"},
-    {"encoder", "REEL_ENCODER", K_STR, &o.encoder, 0, 0, "auto | nvenc | vaapi | software"},
-    {"hwdec", "REEL_HWDEC", K_STR, &o.hwdec, 0, 0, "auto | none"},
+    {"engine", "REEL_ENGINE", K_STR, &o.common.engine, 0, 0, "auto | gl | cpu"},
+    {"encoder", "REEL_ENCODER", K_STR, &o.common.encoder, 0, 0, "auto | nvenc | vaapi | software"},
+    {"hwdec", "REEL_HWDEC", K_STR, &o.common.hwdec, 0, 0, "auto | none"},
     {"gpu", "REEL_GPU", K_INT, &o.gpu, -1, 64, "GPU index for the workers (-1 = auto)"},
     {"tags", "REEL_TAGS", K_STR, &o.tags, 0, 0,
      "capabilities the workers offer (gpu,nvenc,...; default: probed)"},
@@ -85,8 +87,8 @@ static const struct flag flags[] = {
     {"cache-dir", "REEL_CACHE_DIR", K_STR, &o.cache_dir, 0, 0, "URL cache folder"},
     {"cache-size", "REEL_CACHE_SIZE", K_SIZE, &o.cache_size, 0, INT64_MAX,
      "URL cache size, bytes (K/M/G suffixes; 10G)"},
-    {"log-format", "REEL_LOG_FORMAT", K_STR, &o.log_format, 0, 0, "text | json"},
-    {"log-level", "REEL_LOG_LEVEL", K_STR, &o.log_level, 0, 0,
+    {"log-format", "REEL_LOG_FORMAT", K_STR, &o.common.log_format, 0, 0, "text | json"},
+    {"log-level", "REEL_LOG_LEVEL", K_STR, &o.common.log_level, 0, 0,
      "error | warn | info | debug | trace (info)"},
     {"rate-limit", "REEL_RATE_LIMIT", K_RATE, &o.rate_per_min, 0, 1000000,
      "submissions per token per minute, N or N/min (0 = off)"},
@@ -94,19 +96,21 @@ static const struct flag flags[] = {
      "request body limit, bytes (1M)"},
     {"max-json-depth", "REEL_MAX_JSON_DEPTH", K_INT, &o.max_depth, 4, 1000,
      "JSON nesting limit (32)"},
-    {"max-layers", "REEL_MAX_LAYERS", K_INT, &o.max_layers, 1, 100000, "layers a job (500)"},
-    {"max-keyframes", "REEL_MAX_KEYFRAMES", K_INT, &o.max_keyframes, 1, 10000000,
+    {"max-layers", "REEL_MAX_LAYERS", K_INT, &o.limits.max_layers, 1, 100000, "layers a job (500)"},
+    {"max-keyframes", "REEL_MAX_KEYFRAMES", K_INT, &o.limits.max_keyframes, 1, 10000000,
      "keyframes a job (10000)"},
-    {"max-text", "REEL_MAX_TEXT", K_INT, &o.max_text, 1, 10000000,
+    {"max-text", "REEL_MAX_TEXT", K_INT, &o.limits.max_text, 1, 10000000,
      "characters a text layer (10000)"},
-    {"max-width", "REEL_MAX_WIDTH", K_INT, &o.max_width, 16, 16384, "output width (7680)"},
-    {"max-height", "REEL_MAX_HEIGHT", K_INT, &o.max_height, 16, 16384, "output height (4320)"},
-    {"max-fps", "REEL_MAX_FPS", K_INT, &o.max_fps, 1, 1000, "output frame rate (120)"},
-    {"max-duration", "REEL_MAX_DURATION", K_SECONDS, &o.max_duration_s, 1, 86400,
+    {"max-width", "REEL_MAX_WIDTH", K_INT, &o.limits.max_width, 16, 16384, "output width (7680)"},
+    {"max-height", "REEL_MAX_HEIGHT", K_INT, &o.limits.max_height, 16, 16384,
+     "output height (4320)"},
+    {"max-fps", "REEL_MAX_FPS", K_INT, &o.limits.max_fps, 1, 1000, "output frame rate (120)"},
+    {"max-duration", "REEL_MAX_DURATION", K_SECONDS, &o.limits.max_duration_s, 1, 86400,
      "output duration, seconds (3600)"},
-    {"job-timeout", "REEL_JOB_TIMEOUT", K_SECONDS, &o.job_timeout_s, 1, 7 * 86400,
+    {"job-timeout", "REEL_JOB_TIMEOUT", K_SECONDS, &o.limits.job_timeout_s, 1, 7 * 86400,
      "run time of one job, seconds (3600)"},
-    {"max-attempts", "REEL_MAX_ATTEMPTS", K_INT, &o.max_attempts, 1, 100, "attempts a job (3)"},
+    {"max-attempts", "REEL_MAX_ATTEMPTS", K_INT, &o.limits.max_attempts, 1, 100,
+     "attempts a job (3)"},
     {"max-queued", "REEL_MAX_QUEUED", K_INT, &o.max_queued, 1, 100000000,
      "queued jobs at most (100000)"},
     {"lease", "REEL_LEASE_MS", K_INT, &o.lease_ms, 1000, 3600000, "worker lease, ms (30000)"},
@@ -251,16 +255,6 @@ static int set_flag(const struct flag *fl, const char *val, bool from_env)
     return 0;
 }
 
-static int one_of(const char *name, const char *v, const char *const *ok)
-{
-    if (!v)
-        return 0;
-    for (int i = 0; ok[i]; i++)
-        if (!strcmp(v, ok[i]))
-            return 0;
-    return bad(name, v, "not an accepted value (see --help)");
-}
-
 /* The engines and encoders usable on this node, probed once at start. */
 static char *probe_node(int gpu, struct reel_log *log)
 {
@@ -362,16 +356,11 @@ int reel_cmd_serve(int argc, char **argv)
         fprintf(stderr, "reel serve: unexpected argument '%s'\n", argv[optind]);
         return 2;
     }
-    static const char *const engines[] = {"auto", "gl", "cpu", NULL};
-    static const char *const encoders[] = {"auto", "nvenc", "vaapi", "software", NULL};
-    static const char *const hwdecs[] = {"auto", "none", NULL};
-    static const char *const formats[] = {"text", "json", NULL};
-    if (one_of("engine", o.engine, engines) || one_of("encoder", o.encoder, encoders) ||
-        one_of("hwdec", o.hwdec, hwdecs) || one_of("log-format", o.log_format, formats))
-        return 2;
-    enum reel_log_level lvl = reel_log_level_parse(o.log_level ? o.log_level : "info");
-    if (lvl == REEL_LOG_NONE)
-        return bad("log-level", o.log_level, "expected error, warn, info, debug or trace");
+    enum reel_log_level lvl;
+    int r = reel_cli_common_check(&o.common, &lvl, bad, "not an accepted value (see --help)",
+                                  "expected error, warn, info, debug or trace");
+    if (r)
+        return r;
     char host[256];
     int port = 0;
     const char *listen = o.listen ? o.listen : "127.0.0.1:8080";
@@ -387,10 +376,7 @@ int reel_cmd_serve(int argc, char **argv)
         if (strlen(o.tokens.items[i]) < 8 || strlen(o.tokens.items[i]) > 4096)
             return bad("token", "(hidden)", "a token is 8 to 4096 characters");
 
-    reel_log_setup(stderr,
-                   o.log_format && !strcmp(o.log_format, "json") ? REEL_LOG_FORMAT_JSON
-                                                                 : REEL_LOG_FORMAT_TEXT,
-                   lvl);
+    reel_cli_log_setup(&o.common, lvl);
     reel_log_bridge_ffmpeg();
     struct reel_log log;
     reel_log_init(&log, NULL, "-", "serve");
@@ -413,24 +399,7 @@ int reel_cmd_serve(int argc, char **argv)
         lim.max_body_bytes = (size_t)o.max_body;
     if (o.max_depth)
         lim.max_json_depth = (int)o.max_depth;
-    if (o.max_layers)
-        lim.max_layers = (int)o.max_layers;
-    if (o.max_keyframes)
-        lim.max_keyframes = (int)o.max_keyframes;
-    if (o.max_text)
-        lim.max_text_chars = (int)o.max_text;
-    if (o.max_width)
-        lim.max_width = (int)o.max_width;
-    if (o.max_height)
-        lim.max_height = (int)o.max_height;
-    if (o.max_fps)
-        lim.max_fps = (int)o.max_fps;
-    if (o.max_duration_s)
-        lim.max_duration_us = o.max_duration_s * 1000000;
-    if (o.job_timeout_s)
-        lim.max_job_runtime_us = o.job_timeout_s * 1000000;
-    if (o.max_attempts)
-        lim.max_attempts = (int)o.max_attempts;
+    reel_cli_limits_apply(&o.limits, &lim);
 
     /* SIGTERM/SIGINT are taken by sigwait below; every thread started from here blocks them. */
     sigset_t sigs;
@@ -471,9 +440,9 @@ int reel_cmd_serve(int argc, char **argv)
             .cache_dir = o.cache_dir,
             .cache_size_bytes = o.cache_size,
             .allow_url_hosts = o.allow.items,
-            .engine = o.engine,
-            .encoder = o.encoder,
-            .hwdec = o.hwdec,
+            .engine = o.common.engine,
+            .encoder = o.common.encoder,
+            .hwdec = o.common.hwdec,
             .gpu_index = (int)o.gpu,
             .tags = o.tags,
             .webhook_secret = o.webhook_secret,
@@ -500,7 +469,7 @@ int reel_cmd_serve(int argc, char **argv)
         .output_dir = out_dir,
         .tmp_dir = o.tmp_dir,
         .limits = &lim,
-        .engine = o.engine,
+        .engine = o.common.engine,
         .info_json = info,
         .threads = (int)o.http_threads,
         .max_connections = (unsigned)o.max_conn,

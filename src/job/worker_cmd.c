@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "core/log.h"
+#include "job/cli_common.h"
 #include "job/worker.h"
 #include "job/worker_cmd.h"
 #include "timeline/parse.h"
@@ -32,14 +33,13 @@ struct str_list {
 };
 
 struct wopts {
-    const char *redis, *prefix, *output_dir, *engine, *encoder, *hwdec, *tags, *secret;
-    const char *cache_dir, *log_format, *log_level, *worker_id;
+    const char *redis, *prefix, *output_dir, *tags, *secret, *cache_dir, *worker_id;
+    struct reel_cli_common common; /* engine, encoder, hwdec, log format and level */
     struct str_list roots, allow;
-    int64_t concurrency, gpu, cache_size, job_timeout_s, max_attempts, lease_ms, drain_s;
-    int64_t threads;
+    int64_t concurrency, gpu, cache_size, lease_ms, drain_s, threads;
     /* Job limits: the same flags and variables as reel serve's, so the jobs a server accepts are
      * the jobs its workers will run. */
-    int64_t max_layers, max_keyframes, max_text, max_width, max_height, max_fps, max_duration_s;
+    struct reel_cli_limits limits;
 };
 
 struct wflag {
@@ -59,10 +59,10 @@ static const struct wflag wflags[] = {
      "where outputs are written (shared with reel serve; required)"},
     {"asset-root", "REEL_ASSET_ROOT", OPT_LIST, OFF(roots), 0, 0,
      "folder job srcs are relative to (repeatable; env: colon-separated)"},
-    {"engine", "REEL_ENGINE", OPT_STR, OFF(engine), 0, 0, "auto | gl | cpu (the job's)"},
-    {"encoder", "REEL_ENCODER", OPT_STR, OFF(encoder), 0, 0,
+    {"engine", "REEL_ENGINE", OPT_STR, OFF(common.engine), 0, 0, "auto | gl | cpu (the job's)"},
+    {"encoder", "REEL_ENCODER", OPT_STR, OFF(common.encoder), 0, 0,
      "auto | nvenc | vaapi | software (the job's)"},
-    {"hwdec", "REEL_HWDEC", OPT_STR, OFF(hwdec), 0, 0, "auto | none (auto)"},
+    {"hwdec", "REEL_HWDEC", OPT_STR, OFF(common.hwdec), 0, 0, "auto | none (auto)"},
     {"tags", "REEL_TAGS", OPT_STR, OFF(tags), 0, 0,
      "capabilities offered, e.g. gpu,nvenc (default: probed)"},
     {"gpu", "REEL_GPU", OPT_INT, OFF(gpu), -1, 64, "GPU index (-1 = auto; one worker per GPU)"},
@@ -75,26 +75,29 @@ static const struct wflag wflags[] = {
     {"cache-dir", "REEL_CACHE_DIR", OPT_STR, OFF(cache_dir), 0, 0, "URL cache folder"},
     {"cache-size", "REEL_CACHE_SIZE", OPT_BYTES, OFF(cache_size), 0, INT64_MAX,
      "URL cache size in bytes, K/M/G suffixes (10G)"},
-    {"job-timeout", "REEL_JOB_TIMEOUT", OPT_INT, OFF(job_timeout_s), 1, 7 * 86400,
+    {"job-timeout", "REEL_JOB_TIMEOUT", OPT_INT, OFF(limits.job_timeout_s), 1, 7 * 86400,
      "run time of one job, seconds (3600)"},
-    {"max-attempts", "REEL_MAX_ATTEMPTS", OPT_INT, OFF(max_attempts), 1, 100, "attempts a job (3)"},
-    {"max-layers", "REEL_MAX_LAYERS", OPT_INT, OFF(max_layers), 1, 100000,
+    {"max-attempts", "REEL_MAX_ATTEMPTS", OPT_INT, OFF(limits.max_attempts), 1, 100,
+     "attempts a job (3)"},
+    {"max-layers", "REEL_MAX_LAYERS", OPT_INT, OFF(limits.max_layers), 1, 100000,
      "layers a job (500; as reel serve's)"},
-    {"max-keyframes", "REEL_MAX_KEYFRAMES", OPT_INT, OFF(max_keyframes), 1, 10000000,
+    {"max-keyframes", "REEL_MAX_KEYFRAMES", OPT_INT, OFF(limits.max_keyframes), 1, 10000000,
      "keyframes a job (10000)"},
-    {"max-text", "REEL_MAX_TEXT", OPT_INT, OFF(max_text), 1, 10000000,
+    {"max-text", "REEL_MAX_TEXT", OPT_INT, OFF(limits.max_text), 1, 10000000,
      "characters a text layer (10000)"},
-    {"max-width", "REEL_MAX_WIDTH", OPT_INT, OFF(max_width), 16, 16384, "output width (7680)"},
-    {"max-height", "REEL_MAX_HEIGHT", OPT_INT, OFF(max_height), 16, 16384, "output height (4320)"},
-    {"max-fps", "REEL_MAX_FPS", OPT_INT, OFF(max_fps), 1, 1000, "output frame rate (120)"},
-    {"max-duration", "REEL_MAX_DURATION", OPT_INT, OFF(max_duration_s), 1, 86400,
+    {"max-width", "REEL_MAX_WIDTH", OPT_INT, OFF(limits.max_width), 16, 16384,
+     "output width (7680)"},
+    {"max-height", "REEL_MAX_HEIGHT", OPT_INT, OFF(limits.max_height), 16, 16384,
+     "output height (4320)"},
+    {"max-fps", "REEL_MAX_FPS", OPT_INT, OFF(limits.max_fps), 1, 1000, "output frame rate (120)"},
+    {"max-duration", "REEL_MAX_DURATION", OPT_INT, OFF(limits.max_duration_s), 1, 86400,
      "output duration, seconds (3600)"},
     {"lease", "REEL_LEASE_MS", OPT_INT, OFF(lease_ms), 300, 3600000, "lease, ms (30000)"},
     {"drain-timeout", "REEL_DRAIN_TIMEOUT", OPT_INT, OFF(drain_s), 0, 86400,
      "on SIGTERM, seconds running jobs may finish before being handed back (60)"},
     {"worker-id", "REEL_WORKER_ID", OPT_STR, OFF(worker_id), 0, 0, "name in job status"},
-    {"log-format", "REEL_LOG_FORMAT", OPT_STR, OFF(log_format), 0, 0, "text | json (text)"},
-    {"log-level", "REEL_LOG_LEVEL", OPT_STR, OFF(log_level), 0, 0,
+    {"log-format", "REEL_LOG_FORMAT", OPT_STR, OFF(common.log_format), 0, 0, "text | json (text)"},
+    {"log-level", "REEL_LOG_LEVEL", OPT_STR, OFF(common.log_level), 0, 0,
      "error | warn | info | debug (info)"},
 };
 #define N_WFLAGS ((int)(sizeof(wflags) / sizeof(wflags[0])))
@@ -204,16 +207,6 @@ static int set_opt(struct wopts *o, const struct wflag *f, const char *val, bool
     }
 }
 
-static int one_of(const char *name, const char *val, const char *const *allowed)
-{
-    if (!val)
-        return 0;
-    for (int i = 0; allowed[i]; i++)
-        if (!strcmp(val, allowed[i]))
-            return 0;
-    return bad(name, val, "not an allowed value");
-}
-
 int reel_cmd_worker(int argc, char **argv)
 {
     struct wopts o = {.gpu = -1, .drain_s = 60, .concurrency = 1};
@@ -252,50 +245,25 @@ int reel_cmd_worker(int argc, char **argv)
         fprintf(stderr, "reel worker: unexpected argument '%s'\n", argv[optind]);
         return 2;
     }
-    static const char *const engines[] = {"auto", "gl", "cpu", NULL};
-    static const char *const encoders[] = {"auto", "nvenc", "vaapi", "software", NULL};
-    static const char *const hwdecs[] = {"auto", "none", NULL};
-    static const char *const formats[] = {"text", "json", NULL};
-    if (one_of("engine", o.engine, engines) || one_of("encoder", o.encoder, encoders) ||
-        one_of("hwdec", o.hwdec, hwdecs) || one_of("log-format", o.log_format, formats))
-        return 2;
-    enum reel_log_level lvl = reel_log_level_parse(o.log_level ? o.log_level : "info");
-    if (lvl == REEL_LOG_NONE)
-        return bad("log-level", o.log_level, "not error, warn, info, debug or trace");
+    enum reel_log_level lvl;
+    int r = reel_cli_common_check(&o.common, &lvl, bad, "not an allowed value",
+                                  "not error, warn, info, debug or trace");
+    if (r)
+        return r;
     if (o.redis && strncmp(o.redis, "redis://", 8))
         return bad("redis", o.redis, "not a redis:// URL");
     if (!o.output_dir) {
         fprintf(stderr, "reel worker: --output-dir is required (run 'reel worker --help')\n");
         return 2;
     }
-    reel_log_setup(stderr,
-                   o.log_format && !strcmp(o.log_format, "json") ? REEL_LOG_FORMAT_JSON
-                                                                 : REEL_LOG_FORMAT_TEXT,
-                   lvl);
+    reel_cli_log_setup(&o.common, lvl);
     reel_log_bridge_ffmpeg();
     struct reel_log log;
     reel_log_init(&log, NULL, "-", "worker");
 
     struct reel_limits lim;
     reel_limits_default(&lim);
-    if (o.job_timeout_s)
-        lim.max_job_runtime_us = o.job_timeout_s * 1000000;
-    if (o.max_attempts)
-        lim.max_attempts = (int)o.max_attempts;
-    if (o.max_layers)
-        lim.max_layers = (int)o.max_layers;
-    if (o.max_keyframes)
-        lim.max_keyframes = (int)o.max_keyframes;
-    if (o.max_text)
-        lim.max_text_chars = (int)o.max_text;
-    if (o.max_width)
-        lim.max_width = (int)o.max_width;
-    if (o.max_height)
-        lim.max_height = (int)o.max_height;
-    if (o.max_fps)
-        lim.max_fps = (int)o.max_fps;
-    if (o.max_duration_s)
-        lim.max_duration_us = o.max_duration_s * 1000000;
+    reel_cli_limits_apply(&o.limits, &lim);
     o.roots.v[o.roots.n] = NULL;
     o.allow.v[o.allow.n] = NULL;
 
@@ -308,9 +276,9 @@ int reel_cmd_worker(int argc, char **argv)
         .cache_dir = o.cache_dir,
         .cache_size_bytes = o.cache_size ? o.cache_size : 10LL << 30,
         .allow_url_hosts = o.allow.n ? o.allow.v : NULL,
-        .engine = o.engine,
-        .encoder = o.encoder,
-        .hwdec = o.hwdec,
+        .engine = o.common.engine,
+        .encoder = o.common.encoder,
+        .hwdec = o.common.hwdec,
         .gpu_index = (int)o.gpu,
         .threads = (int)o.threads,
         .tags = o.tags,
