@@ -16,7 +16,7 @@ import threading
 import time
 
 import e2e
-from e2e import Api, Cluster, check, log, slow_job, tiny_job, wait_for
+from e2e import Api, Cluster, check, log, slow_job, stop_cleanly, tiny_job, wait_for
 
 
 def png_size(data):
@@ -331,9 +331,12 @@ def test_allow_host(cl, png):
 
 def test_sigterm(cl):
     """SIGTERM while a job renders: the server stops accepting, the job finishes, exit 0."""
-    proc, api = cl.serve(workers=1)
-    jid = api.submit(tiny_job("drain", seconds=4))
+    # The job carries a tag only this server's worker offers (the cluster's other servers have
+    # workers too), and takes seconds to render, so the signal finds it running here.
+    proc, api = cl.serve(workers=1, extra=["--tags", "drain-test"])
+    jid = api.submit(e2e.slow_job(seconds=4), tags=["drain-test"])
     wait_for(lambda: api.status(jid)["status"] == "running", 60, "the job to run")
+    check(api.status(jid)["status"] == "running", "the job finished before the signal")
     proc.signal(signal.SIGTERM)
     try:
         rc = proc.proc.wait(timeout=60)
@@ -345,16 +348,6 @@ def test_sigterm(cl):
     _, api2 = cl.serve(workers=0)
     check(api2.status(jid)["status"] == "succeeded", f"after the drain: {api2.status(jid)}")
     log("SIGTERM: drained, the running job finished, exit 0: ok")
-
-
-def stop_cleanly(cl):
-    """Stop every reel process with SIGTERM; each must exit 0 (a sanitizer report or a crash in a
-    sanitizer build exits otherwise)."""
-    for p in cl.procs:
-        if p.proc is None or p.proc.poll() is not None:
-            continue
-        p.stop(timeout_s=60)
-        check(p.proc.returncode == 0, f"{p.name} exited {p.proc.returncode}:\n{p.tail(60)}")
 
 
 def test(reel_bin):

@@ -9,7 +9,7 @@ import socket
 import time
 
 import e2e
-from e2e import Cluster, check, log, tiny_job, wait_for
+from e2e import Cluster, check, log, stop_cleanly, tiny_job, wait_for
 
 BODY_LIMIT = 1024 * 1024
 
@@ -82,16 +82,6 @@ def check_error(name, status, hdrs, body, want_status, want_code, want_path=None
     if want_status == 405:
         check("allow" in hdrs, f"{name}: 405 without Allow")
     return doc
-
-
-def stop_cleanly(cl):
-    """Stop every reel process with SIGTERM; each must exit 0 (a sanitizer report or a crash in a
-    sanitizer build exits otherwise)."""
-    for p in cl.procs:
-        if p.proc is None or p.proc.poll() is not None:
-            continue
-        p.stop(timeout_s=60)
-        check(p.proc.returncode == 0, f"{p.name} exited {p.proc.returncode}:\n{p.tail(60)}")
 
 
 def test(reel_bin):

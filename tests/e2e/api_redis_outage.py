@@ -8,17 +8,7 @@ import signal
 import time
 
 import e2e
-from e2e import Cluster, check, log, tiny_job, wait_for
-
-
-def stop_cleanly(cl):
-    """Stop every reel process with SIGTERM; each must exit 0 (a sanitizer report or a crash in a
-    sanitizer build exits otherwise)."""
-    for p in cl.procs:
-        if p.proc is None or p.proc.poll() is not None:
-            continue
-        p.stop(timeout_s=60)
-        check(p.proc.returncode == 0, f"{p.name} exited {p.proc.returncode}:\n{p.tail(60)}")
+from e2e import Cluster, check, log, stop_cleanly, tiny_job, wait_for
 
 
 def test(reel_bin):

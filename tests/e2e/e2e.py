@@ -313,6 +313,16 @@ class Cluster:
         return False
 
 
+def stop_cleanly(cl):
+    """Stop every reel process with SIGTERM; each must exit 0 (a sanitizer report or a crash in a
+    sanitizer build exits otherwise)."""
+    for p in cl.procs:
+        if p.proc is None or p.proc.poll() is not None:
+            continue
+        p.stop(timeout_s=60)
+        check(p.proc.returncode == 0, f"{p.name} exited {p.proc.returncode}:\n{p.tail(60)}")
+
+
 def main(test):
     """Run test(reel_bin); exit 0 on success, 1 on failure with the reason."""
     if len(sys.argv) < 2:
