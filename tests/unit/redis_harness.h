@@ -10,6 +10,9 @@
  *     redis_harness_restart(&rh);   // same port and folder: the AOF is replayed
  *     redis_harness_stop(&rh);      // kill and remove the folder
  *
+ * redis_harness_now_ms() and redis_harness_sleep_ms() are the monotonic clock and sleep the tests
+ * using it wait with.
+ *
  * The server dies with the test process (PR_SET_PDEATHSIG), so a crashed test leaves none behind.
  */
 #ifndef REEL_TESTS_REDIS_HARNESS_H
@@ -22,6 +25,7 @@
 #include <netinet/in.h>
 #include <signal.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -40,6 +44,21 @@ struct redis_harness {
     char dir[256];
     char url[64];
 };
+
+/* Milliseconds on CLOCK_MONOTONIC (only differences mean anything), and a sleep in ms: the
+ * timing the tests of the queue and the workers wait and measure with. */
+static inline int64_t redis_harness_now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static inline void redis_harness_sleep_ms(int ms)
+{
+    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+    nanosleep(&ts, NULL);
+}
 
 static int redis_harness_free_port_(void)
 {

@@ -19,19 +19,6 @@
 
 static struct redis_harness g_redis;
 
-static int64_t reel_clock_ms_for_test(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static void msleep(int ms)
-{
-    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
-    nanosleep(&ts, NULL);
-}
-
 static struct reel_queue *open_queue(const char *prefix, int64_t lease_ms, int64_t retry_ms)
 {
     struct reel_queue_cfg cfg = {.url = g_redis.url,
@@ -107,7 +94,7 @@ static void test_submit_status_list(void)
     /* List: newest first, paged by cursor, filtered by state. 4 jobs so far, add 3. */
     char more[3][40];
     for (int i = 0; i < 3; i++) {
-        msleep(2);
+        redis_harness_sleep_ms(2);
         CHECK_INT_EQ(submit(q, REEL_PRIO_LOW, NULL, more[i]), 0);
     }
     char ids[10][40], cursor[64];
@@ -177,11 +164,11 @@ static void test_priorities(void)
     struct reel_queue *q = open_queue("t2", 0, 0);
     char low[40], n1[40], n2[40], high[40];
     CHECK_INT_EQ(submit(q, REEL_PRIO_LOW, NULL, low), 0);
-    msleep(2);
+    redis_harness_sleep_ms(2);
     CHECK_INT_EQ(submit(q, REEL_PRIO_NORMAL, NULL, n1), 0);
-    msleep(2);
+    redis_harness_sleep_ms(2);
     CHECK_INT_EQ(submit(q, REEL_PRIO_NORMAL, NULL, n2), 0);
-    msleep(2);
+    redis_harness_sleep_ms(2);
     CHECK_INT_EQ(submit(q, REEL_PRIO_HIGH, NULL, high), 0);
     const char *order[] = {high, n1, n2, low};
     for (int i = 0; i < 4; i++) {
@@ -258,7 +245,7 @@ static void test_lease_fence(void)
     CHECK_INT_EQ(reel_queue_reclaim(q, &n), 0);
     CHECK_INT_EQ(n, 0); /* lease alive */
     CHECK_INT_EQ(reel_queue_progress(q, id, 1, 0.5, 15, 30, 10, 1.5), 0);
-    msleep(450);
+    redis_harness_sleep_ms(450);
     CHECK_INT_EQ(reel_queue_reclaim(q, &n), 0);
     CHECK_INT_EQ(n, 1);
     struct reel_job_status st;
@@ -329,7 +316,7 @@ static void test_retries(void)
         CHECK_INT_EQ(c.attempt, attempt);
         if (attempt > 1) {
             /* The delay after attempt k is 100 ms * 2^(k-1). */
-            int64_t waited = (int64_t)(reel_clock_ms_for_test() - last_fail);
+            int64_t waited = (int64_t)(redis_harness_now_ms() - last_fail);
             CHECK_MSG(waited >= 100 * (1 << (attempt - 2)) - 20, "attempt %d after %lld ms",
                       attempt, (long long)waited);
         }
@@ -338,7 +325,7 @@ static void test_retries(void)
         bool requeued = false;
         CHECK_INT_EQ(reel_queue_fail(q, c.id, c.attempt, &st, true, &requeued), 0);
         CHECK(requeued == (attempt < 3));
-        last_fail = reel_clock_ms_for_test();
+        last_fail = redis_harness_now_ms();
         reel_claim_uninit(&c);
     }
     struct reel_job_status st;
@@ -451,7 +438,7 @@ static void test_outage(void)
     struct reel_claim c;
     CHECK_INT_EQ(reel_queue_claim(q, "w", NULL, 0, &c), 0);
     redis_harness_kill(&g_redis);
-    int64_t t0 = reel_clock_ms_for_test();
+    int64_t t0 = redis_harness_now_ms();
     CHECK_INT_EQ(reel_queue_ping(q), -REEL_EUNAVAILABLE);
     char nid[40];
     CHECK_INT_EQ(submit(q, REEL_PRIO_NORMAL, NULL, nid), -REEL_EUNAVAILABLE);
@@ -461,8 +448,8 @@ static void test_outage(void)
     CHECK_INT_EQ(reel_queue_heartbeat(q, c.id, c.attempt), -REEL_EUNAVAILABLE);
     struct reel_claim c2;
     CHECK_INT_EQ(reel_queue_claim(q, "w", NULL, 0, &c2), -REEL_EUNAVAILABLE);
-    CHECK_MSG(reel_clock_ms_for_test() - t0 < 2000, "calls took %lld ms while Redis was down",
-              (long long)(reel_clock_ms_for_test() - t0));
+    CHECK_MSG(redis_harness_now_ms() - t0 < 2000, "calls took %lld ms while Redis was down",
+              (long long)(redis_harness_now_ms() - t0));
     CHECK(redis_harness_restart(&g_redis) == 0);
     CHECK_INT_EQ(reel_queue_ping(q), 0);
     /* Scripts are gone from the restarted server: EVALSHA falls back to EVAL. */
@@ -491,7 +478,7 @@ static void test_keep(void)
     struct reel_err err = {0};
     CHECK_INT_EQ(submit(q, REEL_PRIO_NORMAL, NULL, id), 0);
     CHECK_INT_EQ(reel_queue_cancel(q, id, &err), 0);
-    msleep(400);
+    redis_harness_sleep_ms(400);
     struct reel_job_status st;
     CHECK_INT_EQ(reel_queue_status(q, id, &st, &err), -REEL_ENOT_FOUND);
     CHECK_INT_EQ(reel_queue_reclaim(q, NULL), 0);
@@ -510,7 +497,7 @@ static void test_keep(void)
     CHECK_INT_EQ(reel_queue_submit(q, &sk, a2, &existed, &err), 0);
     CHECK(existed);
     CHECK_STR_EQ(a1, a2);
-    msleep(400);
+    redis_harness_sleep_ms(400);
     CHECK_INT_EQ(reel_queue_submit(q, &sk, a3, &existed, &err), 0);
     CHECK(!existed);
     CHECK(strcmp(a1, a3) != 0);

@@ -46,19 +46,6 @@ static char g_out[512];
     "{\"type\":\"shape\",\"shape\":\"ellipse\",\"width\":300,\"height\":200,\"fill\":\"#ffcc00\"," \
     "\"animate\":{\"x\":[{\"time\":0,\"value\":0},{\"time\":60,\"value\":1920}]}}]}"
 
-static int64_t mono_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static void msleep(int ms)
-{
-    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
-    nanosleep(&ts, NULL);
-}
-
 /* Case-insensitive search for a header name in a request. */
 static char *find_ci(char *hay, const char *needle)
 {
@@ -213,9 +200,9 @@ static int submit(struct reel_queue *q, const char *json, const char *callback, 
 static int wait_state(struct reel_queue *q, const char *id, enum reel_job_state state,
                       int timeout_ms, struct reel_job_status *st)
 {
-    int64_t until = mono_ms() + timeout_ms;
+    int64_t until = redis_harness_now_ms() + timeout_ms;
     struct reel_err err;
-    while (mono_ms() < until) {
+    while (redis_harness_now_ms() < until) {
         if (reel_queue_status(q, id, st, &err) == 0) {
             bool terminal = st->state >= REEL_JOB_SUCCEEDED;
             if (state ? st->state == state : terminal)
@@ -223,7 +210,7 @@ static int wait_state(struct reel_queue *q, const char *id, enum reel_job_state 
             if (terminal && state && state >= REEL_JOB_SUCCEEDED)
                 return -1;
         }
-        msleep(50);
+        redis_harness_sleep_ms(50);
     }
     return -1;
 }
@@ -320,7 +307,7 @@ static void test_render_and_webhook(void)
         CHECK_INT_EQ(reel_queue_log_read(q, id, &log, &err), 0);
         if (log && strstr(log, "succeeded"))
             break;
-        msleep(50);
+        redis_harness_sleep_ms(50);
     }
     CHECK(log && strstr(log, "succeeded") != NULL);
     CHECK(log && strstr(log, "using engine cpu") != NULL);
@@ -336,10 +323,10 @@ static void test_render_and_webhook(void)
     CHECK_STR_EQ(st.error.path, "output.width");
 
     /* The webhook: two failures, then delivered once with a valid signature. */
-    int64_t until = mono_ms() + 10000;
-    while (atomic_load(&rc.hook_ok) == 0 && mono_ms() < until)
-        msleep(50);
-    msleep(500); /* a duplicate would arrive now */
+    int64_t until = redis_harness_now_ms() + 10000;
+    while (atomic_load(&rc.hook_ok) == 0 && redis_harness_now_ms() < until)
+        redis_harness_sleep_ms(50);
+    redis_harness_sleep_ms(500); /* a duplicate would arrive now */
     CHECK_INT_EQ(atomic_load(&rc.hook_requests), 3);
     CHECK_INT_EQ(atomic_load(&rc.hook_ok), 1);
     pthread_mutex_lock(&rc.lock);
@@ -411,9 +398,9 @@ static void test_cancel_timeout_release(void)
     snprintf(url, sizeof(url), "http://127.0.0.1:%d/hook", rc.port);
     submit(q, SMALL_JOB, url, qid);
     CHECK_INT_EQ(reel_queue_cancel(q, qid, &err), 0);
-    int64_t hook_until = mono_ms() + 10000;
-    while (atomic_load(&rc.hook_ok) == 0 && mono_ms() < hook_until)
-        msleep(50);
+    int64_t hook_until = redis_harness_now_ms() + 10000;
+    while (atomic_load(&rc.hook_ok) == 0 && redis_harness_now_ms() < hook_until)
+        redis_harness_sleep_ms(50);
     CHECK_INT_EQ(atomic_load(&rc.hook_ok), 1);
     pthread_mutex_lock(&rc.lock);
     CHECK(rc.body && strstr(rc.body, "\"status\":\"canceled\"") != NULL);
@@ -423,14 +410,15 @@ static void test_cancel_timeout_release(void)
     CHECK_INT_EQ(st.attempt, 0);
     CHECK_INT_EQ(st.state, REEL_JOB_CANCELED);
 
-    int64_t until = mono_ms() + 10000;
-    while (mono_ms() < until && reel_queue_status(q, id, &st, &err) == 0 && st.frames_done < 3)
-        msleep(50);
+    int64_t until = redis_harness_now_ms() + 10000;
+    while (redis_harness_now_ms() < until && reel_queue_status(q, id, &st, &err) == 0 &&
+           st.frames_done < 3)
+        redis_harness_sleep_ms(50);
     CHECK(st.frames_done >= 3 && st.progress > 0);
-    int64_t t0 = mono_ms();
+    int64_t t0 = redis_harness_now_ms();
     CHECK_INT_EQ(reel_queue_cancel(q, id, &err), 0);
     CHECK(wait_state(q, id, REEL_JOB_CANCELED, 5000, &st) == 0);
-    int64_t took = mono_ms() - t0;
+    int64_t took = redis_harness_now_ms() - t0;
     CHECK_MSG(took <= 2000, "cancel took %lld ms", (long long)took);
     bool partial;
     CHECK_INT_EQ(count_files(id, &partial), 0);
@@ -446,7 +434,7 @@ static void test_cancel_timeout_release(void)
     char hid[40];
     submit(q, LONG_JOB, NULL, hid);
     CHECK(wait_state(q, hid, REEL_JOB_RUNNING, 10000, &st) == 0);
-    msleep(300);
+    redis_harness_sleep_ms(300);
     reel_worker_pool_stop(&p, true, 200);
     CHECK_INT_EQ(reel_queue_status(q, hid, &st, &err), 0);
     CHECK_INT_EQ(st.state, REEL_JOB_QUEUED);
@@ -480,9 +468,10 @@ static void test_worker_killed(void)
     struct reel_job_status st;
     struct reel_err err;
     CHECK(wait_state(q, id, REEL_JOB_RUNNING, 10000, &st) == 0);
-    int64_t until = mono_ms() + 10000;
-    while (mono_ms() < until && reel_queue_status(q, id, &st, &err) == 0 && st.frames_done < 2)
-        msleep(50);
+    int64_t until = redis_harness_now_ms() + 10000;
+    while (redis_harness_now_ms() < until && reel_queue_status(q, id, &st, &err) == 0 &&
+           st.frames_done < 2)
+        redis_harness_sleep_ms(50);
     kill(child, SIGKILL);
     waitpid(child, NULL, 0);
     CHECK_INT_EQ(st.attempt, 1);
@@ -494,7 +483,7 @@ static void test_worker_killed(void)
     bool partial = true;
     int files = 0;
     for (int i = 0; i < 40 && (files = count_files(id, &partial)) != 1; i++)
-        msleep(50);
+        redis_harness_sleep_ms(50);
     CHECK_INT_EQ(files, 1);
     CHECK(!partial);
     reel_worker_pool_stop(&p, true, 5000);
@@ -516,7 +505,7 @@ static void test_redis_restart(void)
     CHECK(wait_state(q, id, REEL_JOB_RUNNING, 10000, &st) == 0);
     redis_harness_kill(&g_redis);
     CHECK_INT_EQ(reel_queue_status(q, id, &st, &err), -REEL_EUNAVAILABLE);
-    msleep(1500);
+    redis_harness_sleep_ms(1500);
     CHECK(redis_harness_restart(&g_redis) == 0);
     submit(q, SMALL_JOB, NULL, id2);
     CHECK(wait_state(q, id, REEL_JOB_SUCCEEDED, 60000, &st) == 0);
