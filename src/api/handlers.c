@@ -379,22 +379,12 @@ enum MHD_Result h_jobs_post(struct reel_api *api, struct MHD_Connection *c, stru
             snprintf(e.msg, sizeof(e.msg),
                      "more than %d submissions a minute (rate_limit); retry in %s s",
                      api->cfg.rate_per_min, ra);
-            cJSON *body = cJSON_CreateObject();
             cJSON *eo = cJSON_CreateObject();
             cJSON_AddStringToObject(eo, "code", "rate_limited");
             cJSON_AddStringToObject(eo, "message", e.msg);
-            cJSON_AddItemToObject(body, "error", eo);
-            cJSON_AddItemToArray(cJSON_AddArrayToObject(body, "errors"), cJSON_Duplicate(eo, 1));
-            char *text = cJSON_PrintUnformatted(body);
-            cJSON_Delete(body);
-            struct MHD_Response *resp =
-                text ? MHD_create_response_from_buffer(strlen(text), text, MHD_RESPMEM_MUST_FREE)
-                     : NULL;
-            if (!resp) {
-                free(text);
+            struct MHD_Response *resp = api_error_response(eo);
+            if (!resp)
                 return MHD_NO;
-            }
-            MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json");
             MHD_add_response_header(resp, MHD_HTTP_HEADER_RETRY_AFTER, ra);
             REEL_INFO(&api->log, "stage=http route=\"POST /v1/jobs\" status=429 owner=%.8s: %s",
                       r->owner, e.msg);
@@ -670,25 +660,15 @@ static enum MHD_Result serve_file(struct reel_api *api, struct MHD_Connection *c
     char cr[96];
     if (rr < 0) {
         close(fd);
-        cJSON *body = cJSON_CreateObject();
         cJSON *eo = cJSON_CreateObject();
         cJSON_AddStringToObject(eo, "code", "invalid_job");
         cJSON_AddStringToObject(eo, "message", "the requested range is outside the file");
         cJSON_AddStringToObject(eo, "path", "Range");
-        cJSON_AddItemToObject(body, "error", eo);
-        cJSON_AddItemToArray(cJSON_AddArrayToObject(body, "errors"), cJSON_Duplicate(eo, 1));
-        char *text = cJSON_PrintUnformatted(body);
-        cJSON_Delete(body);
-        struct MHD_Response *resp =
-            text ? MHD_create_response_from_buffer(strlen(text), text, MHD_RESPMEM_MUST_FREE)
-                 : NULL;
-        if (!resp) {
-            free(text);
+        struct MHD_Response *resp = api_error_response(eo);
+        if (!resp)
             return MHD_NO;
-        }
         snprintf(cr, sizeof(cr), "bytes */%" PRId64, size);
         MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_RANGE, cr);
-        MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json");
         return api_reply(api, c, r, MHD_HTTP_RANGE_NOT_SATISFIABLE, resp);
     }
     struct MHD_Response *resp;

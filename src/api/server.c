@@ -163,6 +163,23 @@ static cJSON *err_object(int code, const char *path, const char *msg)
     return o;
 }
 
+struct MHD_Response *api_error_response(cJSON *eo)
+{
+    cJSON *body = cJSON_CreateObject();
+    cJSON_AddItemToObject(body, "error", eo);
+    cJSON_AddItemToArray(cJSON_AddArrayToObject(body, "errors"), cJSON_Duplicate(eo, 1));
+    char *text = cJSON_PrintUnformatted(body);
+    cJSON_Delete(body);
+    struct MHD_Response *resp =
+        text ? MHD_create_response_from_buffer(strlen(text), text, MHD_RESPMEM_MUST_FREE) : NULL;
+    if (!resp) {
+        free(text);
+        return NULL;
+    }
+    MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json");
+    return resp;
+}
+
 static enum MHD_Result send_errors(struct reel_api *api, struct MHD_Connection *c, struct req *r,
                                    unsigned status, const struct reel_err *items, size_t n,
                                    size_t dropped, const char *retry_after)
@@ -340,22 +357,10 @@ static enum MHD_Result begin(struct reel_api *api, struct MHD_Connection *c, str
                                    method, url);
         struct reel_err e = {.code = REEL_ENOT_FOUND};
         snprintf(e.msg, sizeof(e.msg), "method %s is not allowed here; allowed: %s", method, allow);
-        cJSON *body = cJSON_CreateObject();
-        cJSON *eo = err_object(REEL_ENOT_FOUND, NULL, e.msg);
         /* There is no SPEC code for a wrong method; "not_found" with 405 says: not here. */
-        cJSON_AddItemToObject(body, "error", eo);
-        cJSON *arr = cJSON_AddArrayToObject(body, "errors");
-        cJSON_AddItemToArray(arr, cJSON_Duplicate(eo, 1));
-        char *text = cJSON_PrintUnformatted(body);
-        cJSON_Delete(body);
-        struct MHD_Response *resp =
-            text ? MHD_create_response_from_buffer(strlen(text), text, MHD_RESPMEM_MUST_FREE)
-                 : NULL;
-        if (!resp) {
-            free(text);
+        struct MHD_Response *resp = api_error_response(err_object(REEL_ENOT_FOUND, NULL, e.msg));
+        if (!resp)
             return MHD_NO;
-        }
-        MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json");
         MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, allow);
         return api_reply(api, c, r, MHD_HTTP_METHOD_NOT_ALLOWED, resp);
     }
