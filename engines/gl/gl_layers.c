@@ -17,20 +17,6 @@
 #include "render/blur_kernel.h"
 #include "timeline/geometry.h"
 
-static bool frame_is_full_range(const AVFrame *f)
-{
-    switch (f->format) {
-    case AV_PIX_FMT_YUVJ420P:
-    case AV_PIX_FMT_YUVJ422P:
-    case AV_PIX_FMT_YUVJ444P:
-    case AV_PIX_FMT_YUVJ440P:
-    case AV_PIX_FMT_YUVJ411P:
-        return true;
-    default:
-        return f->color_range == AVCOL_RANGE_JPEG;
-    }
-}
-
 static void luma_coefs(enum AVColorSpace cs, double *kr, double *kb)
 {
     switch (cs) {
@@ -59,7 +45,7 @@ static void yuv_matrix(const AVFrame *f, float m[9], float off[3])
     double kr, kb;
     luma_coefs(reel_video_frame_colorspace(f), &kr, &kb);
     double kg = 1.0 - kr - kb;
-    bool full = frame_is_full_range(f);
+    bool full = reel_video_frame_is_full_range(f);
     double ay = full ? 1.0 : 255.0 / 219.0, by = full ? 0.0 : -16.0 / 219.0;
     double ac = full ? 1.0 : 255.0 / 224.0, bc = full ? -128.0 / 255.0 : -128.0 / 224.0;
     double rcr = 2.0 * (1.0 - kr), bcb = 2.0 * (1.0 - kb);
@@ -819,8 +805,8 @@ static int upload_frame(struct reel_engine *eng, struct reel_gl_layer *ly, const
                                 av_get_pix_fmt_name((enum AVPixelFormat)f->format));
         const int *coefs = sws_getCoefficients(reel_video_frame_colorspace(f));
         const int *rgb = sws_getCoefficients(SWS_CS_DEFAULT);
-        sws_setColorspaceDetails(ly->sws, coefs, frame_is_full_range(f), rgb, 1, 0, 1 << 16,
-                                 1 << 16);
+        sws_setColorspaceDetails(ly->sws, coefs, reel_video_frame_is_full_range(f), rgb, 1, 0,
+                                 1 << 16, 1 << 16);
         sws_scale(ly->sws, data, linesize, 0, f->height, ly->rgba->data, ly->rgba->linesize);
         data = (const uint8_t *const *)ly->rgba->data;
         linesize = ly->rgba->linesize;

@@ -110,20 +110,6 @@ static const char *matrix_name(enum AVColorSpace cs)
     }
 }
 
-static bool is_full_range(const AVFrame *f)
-{
-    switch (f->format) {
-    case AV_PIX_FMT_YUVJ420P:
-    case AV_PIX_FMT_YUVJ422P:
-    case AV_PIX_FMT_YUVJ444P:
-    case AV_PIX_FMT_YUVJ440P:
-    case AV_PIX_FMT_YUVJ411P:
-        return true;
-    default:
-        return f->color_range == AVCOL_RANGE_JPEG;
-    }
-}
-
 /* Append the colour part of the chain for a source whose first frame is f; false when the source
  * is BT.709 (or untagged) SDR, or in a form this cannot convert (a warning says so). */
 static bool colour_chain(struct reel_video_filter *vf, const AVFrame *f, char *s, size_t n)
@@ -161,7 +147,7 @@ static bool colour_chain(struct reel_video_filter *vf, const AVFrame *f, char *s
             return false;
         }
         snprintf(in, sizeof(in), "pin=%s:min=%s:rin=%s", pin, m,
-                 is_full_range(f) ? "full" : "limited");
+                 reel_video_frame_is_full_range(f) ? "full" : "limited");
     }
     const char *rgb = has_alpha ? "gbrap" : "gbrp";
     size_t len = strlen(s);

@@ -582,3 +582,17 @@ enum AVColorSpace reel_video_frame_colorspace(const AVFrame *f)
         return f->colorspace;
     return f->width >= 1280 || f->height > 576 ? AVCOL_SPC_BT709 : AVCOL_SPC_SMPTE170M;
 }
+
+bool reel_video_frame_is_full_range(const AVFrame *f)
+{
+    switch (f->format) {
+    case AV_PIX_FMT_YUVJ420P:
+    case AV_PIX_FMT_YUVJ422P:
+    case AV_PIX_FMT_YUVJ444P:
+    case AV_PIX_FMT_YUVJ440P:
+    case AV_PIX_FMT_YUVJ411P:
+        return true;
+    default:
+        return f->color_range == AVCOL_RANGE_JPEG;
+    }
+}

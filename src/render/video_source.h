@@ -73,4 +73,8 @@ void reel_video_source_frame_size(const struct reel_video_source *vs, int *w, in
  */
 int reel_video_source_rotation(const struct reel_video_source *vs);
 
+/* Whether a decoded frame's samples use the full range (0-255, JPEG): the yuvj pixel formats, or
+ * a frame tagged so. Pure; any thread. */
+bool reel_video_frame_is_full_range(const AVFrame *f);
+
 #endif
