@@ -509,15 +509,9 @@ int reel_queue_reclaim_ex(struct reel_queue *q, int *reclaimed, char (*finished)
             bool gone = er && q_reply_ll(er, 1) == 0;
             if (er)
                 freeReplyObject(er);
-            if (gone) {
-                struct qargs z = {0};
-                qargs_str(&z, "ZREM");
-                qargs_str(&z, key);
-                qargs_str(&z, id);
-                redisReply *zr = q_cmd(q, &z, &ret);
-                if (zr)
-                    freeReplyObject(zr);
-            }
+            int dret = gone ? q_index_drop(q, key, id) : 0;
+            if (dret < 0)
+                ret = dret;
         }
         freeReplyObject(r);
     }

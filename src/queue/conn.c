@@ -434,3 +434,16 @@ int q_pipeline(struct reel_queue *q, const struct qargs *cmds, int n, redisReply
     }
     return ret;
 }
+
+int q_index_drop(struct reel_queue *q, const char *key, const char *id)
+{
+    struct qargs z = {0};
+    qargs_str(&z, "ZREM");
+    qargs_str(&z, key);
+    qargs_str(&z, id);
+    int ret = 0;
+    redisReply *r = q_cmd(q, &z, &ret);
+    if (r)
+        freeReplyObject(r);
+    return ret;
+}

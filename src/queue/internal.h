@@ -67,6 +67,9 @@ void qargs_dbl(struct qargs *a, double v);
  * the next call reconnects) or -REEL_EINTERNAL (an error reply, logged).
  */
 redisReply *q_cmd(struct reel_queue *q, const struct qargs *a, int *ret);
+/* Remove id from the sorted set key (an index entry whose job hash has expired). Lock held.
+ * Returns 0, or q_cmd's error (-REEL_EUNAVAILABLE, -REEL_EINTERNAL). */
+int q_index_drop(struct reel_queue *q, const char *key, const char *id);
 /* Run a script by SHA, falling back to EVAL when Redis lost its script cache. Lock held. */
 redisReply *q_script(struct reel_queue *q, enum script_id id, int nkeys, const char *const *keys,
                      const struct qargs *args, int *ret);

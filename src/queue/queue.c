@@ -527,13 +527,9 @@ int reel_queue_list(struct reel_queue *q, enum reel_job_state state, int limit, 
             bool match = !gone && (!state || reel_job_state_parse(s->str) == state);
             freeReplyObject(s);
             if (gone) {
-                struct qargs z = {0};
-                qargs_str(&z, "ZREM");
-                qargs_str(&z, key);
-                qargs_str(&z, id);
-                redisReply *zr = q_cmd(q, &z, &ret);
-                if (zr)
-                    freeReplyObject(zr);
+                int dret = q_index_drop(q, key, id);
+                if (dret < 0)
+                    ret = dret;
                 continue;
             }
             if (!match)
