@@ -6,6 +6,7 @@ import json
 import os
 import select
 import socket
+import subprocess
 import time
 
 import e2e
@@ -95,7 +96,15 @@ def test(reel_bin):
             with open(os.path.join(roots, name), "w") as f:
                 f.write(playlist)
         os.symlink("/etc/passwd", os.path.join(roots, "passwd.png"))
-        proc, api = cl.serve(workers=1, extra=["--asset-root", roots, "--request-timeout", "2",
+        # A second asset root holding a picture, and a link to it from the first root: a link
+        # that resolves inside any configured root is allowed.
+        shared = os.path.join(cl.workdir, "shared-assets")
+        os.makedirs(shared)
+        subprocess.run(["ffmpeg", "-v", "error", "-f", "lavfi", "-i", "color=#ff0000:s=32x32",
+                        "-frames:v", "1", os.path.join(shared, "red.png")], check=True)
+        os.symlink(os.path.join(shared, "red.png"), os.path.join(roots, "linked.png"))
+        proc, api = cl.serve(workers=1, extra=["--asset-root", roots, "--asset-root", shared,
+                                               "--request-timeout", "2",
                                                "--conn-timeout", "2",
                                                "--max-connections-per-ip", "12"])
         n = 0
@@ -342,8 +351,11 @@ def test(reel_bin):
         check(proc.alive(), f"reel serve died:\n{proc.tail()}")
         check(n >= 30, f"only {n} hostile requests")
         wait_for(api.up, 10, "the server to answer again")
-        # A normal job still renders.
-        jid = api.submit(tiny_job("after the storm", seconds=1))
+        # A normal job still renders; its picture comes through the link into the other root.
+        normal = tiny_job("after the storm", seconds=1)
+        normal["layers"].insert(1, {"type": "image", "src": "linked.png", "width": 40,
+                                    "height": 40})
+        jid = api.submit(normal)
         st = api.wait_terminal(jid, 120)
         check(st["status"] == "succeeded", f"normal job ended {st['status']}: {st.get('error')}")
         status, hdrs, data = api.request("GET", f"/v1/jobs/{jid}/output")
