@@ -55,6 +55,36 @@ int reel_assets_resolve(const struct reel_assets_cfg *cfg, const char *src, char
 struct sockaddr;
 bool reel_assets_addr_allowed(const struct sockaddr *sa, size_t len);
 
+/* What reel_assets_url_check found wrong with a URL (NONE when it may be reached). */
+enum reel_url_problem {
+    REEL_URL_PROBLEM_NONE = 0,
+    REEL_URL_PROBLEM_MALFORMED,  /* not a URL, or no usable host or port */
+    REEL_URL_PROBLEM_SCHEME,     /* not http or https */
+    REEL_URL_PROBLEM_UNRESOLVED, /* the name does not resolve to any IPv4 or IPv6 address */
+    REEL_URL_PROBLEM_REFUSED,    /* an address it resolves to is refused by the address rules */
+};
+
+/* An http(s) URL checked for reaching: its host (without brackets), port, and the CURLOPT_RESOLVE
+ * entry pinning the checked addresses ("host:port:addr,..."; "" for an IP literal). */
+struct reel_url_target {
+    char host[256];
+    char port[8];
+    char pin[1024];
+    enum reel_url_problem problem;
+    char refused_addr[64]; /* with REFUSED: the address that was refused */
+};
+
+/*
+ * Parse url, allow only http and https, resolve the host and check every address it resolves to
+ * with reel_assets_addr_allowed (skipped when allow_private): any refused answer refuses the host.
+ * The caller pins tg->pin so that the connection goes to a checked address. The one check of URL
+ * targets, used for asset downloads and for webhooks. Blocking (name lookup); thread-safe.
+ * Returns 0, or -REEL_EASSET_FETCH / -REEL_EASSET_UNSUPPORTED (scheme) / -REEL_ENOMEM with err
+ * filled and tg->problem saying what was wrong.
+ */
+int reel_assets_url_check(const char *url, bool allow_private, struct reel_url_target *tg,
+                          struct reel_err *err);
+
 /* Facts about a media file, read with libavformat (allow-listed formats, file protocol only). */
 struct reel_media_info {
     /* 0 when unknown or a still image. With a video stream: that stream's own length, from its

@@ -226,23 +226,18 @@ static int shown_len(const char *url)
     return n > 200 ? 200 : (int)n;
 }
 
-struct target {
-    char host[256]; /* without brackets */
-    char port[8];
-    char pin[1024]; /* CURLOPT_RESOLVE entry; empty for IP literals */
-};
-
-/* Check the scheme and host of url, resolve and check the host, and build the address pin. */
-static int check_target(const char *url, bool allow_private, struct target *tg,
-                        struct reel_err *err)
+int reel_assets_url_check(const char *url, bool allow_private, struct reel_url_target *tg,
+                          struct reel_err *err)
 {
     CURLU *u = curl_url();
     char *scheme = NULL, *host = NULL, *port = NULL;
     struct addrinfo hints = {0}, *res = NULL;
     int ret = 0;
 
+    memset(tg, 0, sizeof(*tg));
     if (!u)
         return reel_err_set(err, REEL_ENOMEM, NULL, "out of memory");
+    tg->problem = REEL_URL_PROBLEM_MALFORMED;
     if (curl_url_set(u, CURLUPART_URL, url, 0) != CURLUE_OK ||
         curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK ||
         curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK ||
@@ -252,6 +247,7 @@ static int check_target(const char *url, bool allow_private, struct target *tg,
         goto out;
     }
     if (strcmp(scheme, "http") && strcmp(scheme, "https")) {
+        tg->problem = REEL_URL_PROBLEM_SCHEME;
         ret =
             reel_err_set(err, REEL_EASSET_UNSUPPORTED, NULL,
                          "unsupported URL scheme '%s:' (only http and https are fetched)", scheme);
@@ -272,6 +268,7 @@ static int check_target(const char *url, bool allow_private, struct target *tg,
     tg->host[hl] = '\0';
     snprintf(tg->port, sizeof(tg->port), "%s", port);
 
+    tg->problem = REEL_URL_PROBLEM_UNRESOLVED;
     hints.ai_family = AF_UNSPEC;
     hints.ai_socktype = SOCK_STREAM;
     int gai = getaddrinfo(tg->host, tg->port, &hints, &res);
@@ -294,6 +291,8 @@ static int check_target(const char *url, bool allow_private, struct target *tg,
             continue;
         addr_str(ai->ai_addr, a, sizeof(a));
         if (!allow_private && !reel_assets_addr_allowed(ai->ai_addr, ai->ai_addrlen)) {
+            tg->problem = REEL_URL_PROBLEM_REFUSED;
+            snprintf(tg->refused_addr, sizeof(tg->refused_addr), "%s", a);
             ret = reel_err_set(err, REEL_EASSET_FETCH, NULL,
                                "refused to fetch '%.*s': host '%s' resolves to %s, a loopback, "
                                "private, link-local or otherwise internal address",
@@ -318,6 +317,7 @@ static int check_target(const char *url, bool allow_private, struct target *tg,
     }
     if (is_literal)
         tg->pin[0] = '\0'; /* no name lookup happens for a literal address */
+    tg->problem = REEL_URL_PROBLEM_NONE;
 out:
     if (res)
         freeaddrinfo(res);
@@ -338,7 +338,7 @@ static int64_t now_us(void)
 /*
  * One request. On a redirect, *next receives the absolute Location (malloc'd) and 0 is returned.
  */
-static int exchange(const char *url, const struct target *tg, struct transfer *t,
+static int exchange(const char *url, const struct reel_url_target *tg, struct transfer *t,
                     int64_t timeout_us, char **next, struct reel_err *err)
 {
     CURL *c = curl_easy_init();
@@ -573,7 +573,7 @@ int reel_assets_fetch_url(const struct reel_assets_cfg *cfg, const char *url, ch
         goto out;
     }
     for (int hop = 0;; hop++) {
-        struct target tg;
+        struct reel_url_target tg;
         struct transfer t = {.fp = fp,
                              .max_bytes = lim->max_fetch_bytes,
                              .limit_us = lim->fetch_timeout_us,
@@ -588,7 +588,7 @@ int reel_assets_fetch_url(const struct reel_assets_cfg *cfg, const char *url, ch
         }
         bool exempt = allow_private || host_listed(cfg, cur);
         t.allow_private = exempt;
-        if ((ret = check_target(cur, exempt, &tg, err)) < 0)
+        if ((ret = reel_assets_url_check(cur, exempt, &tg, err)) < 0)
             goto out;
         if (restart_file(fp) != 0) {
             ret = reel_err_set(err, REEL_EASSET_FETCH, NULL, "cannot write '%s': %s", part,

@@ -3,8 +3,6 @@
  * pinned (CURLOPT_RESOLVE) so curl connects to exactly what was checked; the open-socket callback
  * checks again. No proxy, no redirects.
  */
-#include <arpa/inet.h>
-#include <netdb.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -94,95 +92,58 @@ static size_t discard(char *d, size_t s, size_t n, void *o)
     return s * n;
 }
 
-/* Scheme, host, address rules and the pin entry ("host:port:addr,addr"). */
-static int check_url(const struct reel_webhook_cfg *cfg, const char *url, char *pin, size_t cap,
-                     bool *allow_any, struct reel_err *err)
+/*
+ * The asset fetcher's URL check (scheme, name lookup, address rules, pin entry), with the webhook's
+ * own codes: a URL that can never be called is invalid_job (not retried); one whose name does not
+ * resolve now is unavailable (retried). An allow-listed host may resolve to any address.
+ */
+static int check_url(const struct reel_webhook_cfg *cfg, const char *url,
+                     struct reel_url_target *tg, bool *allow_any, struct reel_err *err)
 {
-    CURLU *u = curl_url();
-    char *scheme = NULL, *host = NULL, *port = NULL;
-    struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM}, *res = NULL;
-    int ret = 0;
-    pin[0] = '\0';
-    if (!u)
-        return reel_err_set(err, REEL_ENOMEM, NULL, "out of memory");
-    if (curl_url_set(u, CURLUPART_URL, url, 0) != CURLUE_OK ||
-        curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK ||
-        curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK ||
-        curl_url_get(u, CURLUPART_PORT, &port, CURLU_DEFAULT_PORT) != CURLUE_OK) {
-        ret = reel_err_set(err, REEL_EINVALID_JOB, "callback.url", "malformed callback URL");
-        goto out;
+    struct reel_err ae = {0};
+    *allow_any = false;
+    int ret = reel_assets_url_check(url, false, tg, &ae);
+    if (ret < 0 && tg->problem == REEL_URL_PROBLEM_REFUSED &&
+        host_listed(cfg->allow_hosts, tg->host)) {
+        *allow_any = true;
+        ret = reel_assets_url_check(url, true, tg, &ae);
     }
-    if (strcmp(scheme, "http") && strcmp(scheme, "https")) {
-        ret = reel_err_set(err, REEL_EINVALID_JOB, "callback.url",
-                           "callback URL scheme '%s' is not http or https", scheme);
-        goto out;
+    if (ret == 0)
+        return 0;
+    switch (tg->problem) {
+    case REEL_URL_PROBLEM_MALFORMED:
+        return reel_err_set(err, REEL_EINVALID_JOB, "callback.url", "malformed callback URL");
+    case REEL_URL_PROBLEM_SCHEME:
+        return reel_err_set(err, REEL_EINVALID_JOB, "callback.url",
+                            "callback URL scheme is not http or https");
+    case REEL_URL_PROBLEM_UNRESOLVED:
+        return reel_err_set(err, REEL_EUNAVAILABLE, "callback.url", "%s", ae.msg);
+    case REEL_URL_PROBLEM_REFUSED:
+        return reel_err_set(err, REEL_EINVALID_JOB, "callback.url",
+                            "refused to call back '%s': it resolves to %s, a loopback, "
+                            "private, link-local or otherwise internal address",
+                            tg->host, tg->refused_addr);
+    default:
+        *err = ae;
+        return ret;
     }
-    char h[256];
-    size_t hl = strlen(host);
-    if (hl >= 2 && host[0] == '[') {
-        snprintf(h, sizeof(h), "%.*s", (int)(hl - 2), host + 1);
-    } else {
-        snprintf(h, sizeof(h), "%s", host);
-    }
-    *allow_any = host_listed(cfg->allow_hosts, h);
-    int gai = getaddrinfo(h, port, &hints, &res);
-    if (gai != 0) {
-        ret = reel_err_set(err, REEL_EUNAVAILABLE, "callback.url", "cannot resolve '%s': %s", h,
-                           gai_strerror(gai));
-        goto out;
-    }
-    size_t o = (size_t)snprintf(pin, cap, "%s:%s:", h, port);
-    int n = 0;
-    for (struct addrinfo *ai = res; ai; ai = ai->ai_next) {
-        char a[INET6_ADDRSTRLEN] = "";
-        if (ai->ai_family == AF_INET)
-            inet_ntop(AF_INET, &((struct sockaddr_in *)ai->ai_addr)->sin_addr, a, sizeof(a));
-        else if (ai->ai_family == AF_INET6)
-            inet_ntop(AF_INET6, &((struct sockaddr_in6 *)ai->ai_addr)->sin6_addr, a, sizeof(a));
-        else
-            continue;
-        if (!*allow_any && !reel_assets_addr_allowed(ai->ai_addr, ai->ai_addrlen)) {
-            ret = reel_err_set(err, REEL_EINVALID_JOB, "callback.url",
-                               "refused to call back '%s': it resolves to %s, a loopback, "
-                               "private, link-local or otherwise internal address",
-                               h, a);
-            goto out;
-        }
-        bool v6 = ai->ai_family == AF_INET6;
-        int w =
-            snprintf(pin + o, cap - o, "%s%s%s%s", n ? "," : "", v6 ? "[" : "", a, v6 ? "]" : "");
-        if (w > 0 && (size_t)w < cap - o) {
-            o += (size_t)w;
-            n++;
-        } else {
-            pin[o] = '\0';
-        }
-    }
-    if (!n)
-        ret = reel_err_set(err, REEL_EUNAVAILABLE, "callback.url", "'%s' has no usable address", h);
-out:
-    if (res)
-        freeaddrinfo(res);
-    curl_free(scheme);
-    curl_free(host);
-    curl_free(port);
-    curl_url_cleanup(u);
-    return ret;
 }
 
 int reel_webhook_post(const struct reel_webhook_cfg *cfg, const char *url, const char *body,
                       struct reel_err *err)
 {
-    char pin[1024], sig[80], hdr[100];
+    struct reel_url_target tg;
+    char sig[80], hdr[100];
     bool allow_any = false;
     pthread_once(&curl_once, init_curl);
     if (curl_rc != CURLE_OK)
         return reel_err_set(err, REEL_EINTERNAL, NULL, "libcurl failed to initialise");
-    int ret = check_url(cfg, url, pin, sizeof(pin), &allow_any, err);
+    int ret = check_url(cfg, url, &tg, &allow_any, err);
     if (ret < 0)
         return ret;
     CURL *c = curl_easy_init();
-    struct curl_slist *pins = curl_slist_append(NULL, pin);
+    /* A literal address needs no pin (no name lookup happens). */
+    struct curl_slist *pins = tg.pin[0] ? curl_slist_append(NULL, tg.pin) : NULL;
     struct curl_slist *headers = curl_slist_append(NULL, "Content-Type: application/json");
     headers = headers ? curl_slist_append(headers, "User-Agent: reel/" REEL_VERSION) : NULL;
     if (headers && cfg->secret && cfg->secret[0]) {
@@ -193,7 +154,7 @@ int reel_webhook_post(const struct reel_webhook_cfg *cfg, const char *url, const
         snprintf(hdr, sizeof(hdr), "X-Reel-Signature: %s", sig);
         headers = curl_slist_append(headers, hdr);
     }
-    if (!c || !pins || !headers) {
+    if (!c || (tg.pin[0] && !pins) || !headers) {
         ret = reel_err_set(err, REEL_ENOMEM, NULL, "out of memory");
         goto out;
     }
