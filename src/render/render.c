@@ -1,7 +1,8 @@
 /*
  * The render loop. The render thread evaluates and composes frame n while the encoder thread
  * encodes frame n-1 (and mixes and encodes the audio up to that frame's time), through a bounded
- * queue: at most QUEUE_CAP frames are in flight, so memory does not grow with the job's duration.
+ * queue: at most QUEUE_CAP frames are in flight (fewer for large frames, see queue_depth), so
+ * memory does not grow with the job's duration.
  */
 #include <pthread.h>
 #include <stdlib.h>
@@ -19,6 +20,10 @@
 #include "timeline/parse.h"
 
 #define QUEUE_CAP 4
+/* Frames queued for the encoder are kept under about this many bytes, but at least two frames
+ * deep: the encoder keeps its own frames for lookahead and threads, so a shallow queue in front
+ * of it costs no speed, and at 3840x2160 each frame is 12 MB. */
+#define QUEUE_BYTES (16u << 20)
 
 /* ---- bounded frame queue between the render and encoder threads ---- */
 
@@ -27,13 +32,23 @@ struct frame_queue {
     pthread_cond_t cond;
     AVFrame *items[QUEUE_CAP];
     int head, count;
+    int cap; /* at most QUEUE_CAP */
     bool closed;  /* producer is done */
     bool aborted; /* consumer failed: producer must stop */
 };
 
-static void fq_init(struct frame_queue *q)
+/* How many frames of w x h (yuv420p or larger) the queue holds. */
+static int queue_depth(int w, int h)
+{
+    size_t frame = (size_t)w * (size_t)h * 3 / 2;
+    size_t n = frame ? QUEUE_BYTES / frame : QUEUE_CAP;
+    return n < 2 ? 2 : (n > QUEUE_CAP ? QUEUE_CAP : (int)n);
+}
+
+static void fq_init(struct frame_queue *q, int cap)
 {
     memset(q, 0, sizeof(*q));
+    q->cap = cap;
     pthread_mutex_init(&q->lock, NULL);
     pthread_cond_init(&q->cond, NULL);
 }
@@ -50,7 +65,7 @@ static void fq_uninit(struct frame_queue *q)
 static bool fq_push(struct frame_queue *q, AVFrame **f)
 {
     pthread_mutex_lock(&q->lock);
-    while (q->count == QUEUE_CAP && !q->aborted)
+    while (q->count == q->cap && !q->aborted)
         pthread_cond_wait(&q->cond, &q->lock);
     bool ok = !q->aborted;
     if (ok) {
@@ -414,7 +429,7 @@ int reel_render_job(const struct reel_render_opts *o, struct reel_render_result 
     res->times.prepare_s = reel_clock_s() - t0;
 
     if (!o->skip_encode) {
-        fq_init(&et.q);
+        fq_init(&et.q, queue_depth(tl->out.width, tl->out.height));
         et.of = of;
         et.tl = tl;
         et.log = o->log;
