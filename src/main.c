@@ -31,6 +31,7 @@
 #include "render/engine.h"
 #include "render/render.h"
 #include "render/scene.h"
+#include "render/video_source.h"
 #include "timeline/parse.h"
 
 #define MAX_ROOTS 16
@@ -50,6 +51,7 @@ struct cli {
     const char *stats_path; /* --stats-json: the render result as JSON, for the bench suite */
     const char *engine;
     const char *encoder;
+    const char *hwdec; /* --hwdec: "auto" or "none"; NULL = auto */
     const char *roots[MAX_ROOTS + 1];
     int n_roots;
     const char *data[MAX_DATA];
@@ -85,7 +87,9 @@ static void on_signal(int sig)
     "  --engine auto|gl|cpu      render engine (default: the job's \"engine\", else auto)\n" \
     "                            [REEL_ENGINE]\n"                                            \
     "  --threads N               worker threads, 0 = all cores (default 0) [REEL_THREADS]\n" \
-    "  --gpu N|auto              GPU index for the gl engine (default auto) [REEL_GPU]\n"
+    "  --gpu N|auto              GPU index for the gl engine (default auto) [REEL_GPU]\n"    \
+    "  --hwdec auto|none         decoding on a VAAPI/NVDEC device when one opens, else\n"    \
+    "                            software (default auto); none: software [REEL_HWDEC]\n"
 
 #define DATA_HELP                                                                        \
     "  --data KEY=VALUE          merge data, repeatable; overrides the job's \"data\"\n" \
@@ -500,6 +504,7 @@ static int cmd_render(struct cli *c, bool still)
         .encoder = pref,
         .threads = c->threads,
         .gpu_index = c->gpu,
+        .hwdec = c->hwdec,
         .log = &c->log,
         .progress = still ? NULL : on_progress,
         .progress_opaque = &bar,
@@ -658,6 +663,11 @@ static int set_option(struct cli *c, int opt, const char *src, const char *v)
         else if (!parse_whole(v, -1, MAX_GPU, &c->gpu))
             return bad_value(src, v, "a GPU index, 0 to " MAX_GPU_STR ", or auto");
         break;
+    case 'H':
+        if (!reel_video_hwdec_valid(v))
+            return bad_value(src, v, "auto or none");
+        c->hwdec = v;
+        break;
     case 'p':
         if (!strcmp(v, "json"))
             c->progress = PROGRESS_JSON;
@@ -699,7 +709,7 @@ static int apply_env(struct cli *c)
         {'o', "REEL_OUTPUT"},     {'e', "REEL_ENGINE"},     {'E', "REEL_ENCODER"},
         {'a', "REEL_AT"},         {'t', "REEL_THREADS"},    {'g', "REEL_GPU"},
         {'p', "REEL_PROGRESS"},   {'S', "REEL_STATS_JSON"}, {'l', "REEL_LOG_LEVEL"},
-        {'f', "REEL_LOG_FORMAT"},
+        {'f', "REEL_LOG_FORMAT"}, {'H', "REEL_HWDEC"},
     };
     for (size_t i = 0; i < sizeof(vars) / sizeof(vars[0]); i++) {
         const char *v = env_or(vars[i].name, NULL);
@@ -790,6 +800,7 @@ int main(int argc, char **argv)
         {"asset-root", required_argument, NULL, 'r'},
         {"threads", required_argument, NULL, 't'},
         {"gpu", required_argument, NULL, 'g'},
+        {"hwdec", required_argument, NULL, 'H'},
         {"progress", required_argument, NULL, 'p'},
         {"stats-json", required_argument, NULL, 'S'},
         {"log-level", required_argument, NULL, 'l'},

@@ -667,6 +667,7 @@ static void run_job(struct slot *s, struct reel_claim *c)
             .encoder = pref,
             .threads = p->cfg.threads,
             .gpu_index = p->cfg.gpu_index,
+            .hwdec = p->hwdec,
             .log = &j.log,
             .progress = on_progress,
             .progress_opaque = &j,

@@ -24,6 +24,7 @@ struct reel_engine_cfg {
     enum AVPixelFormat pix_fmt; /* frame layout the caller wants from render (caps.pix_fmts) */
     int threads;                /* worker threads the engine may use; 0 = auto */
     int gpu_index;              /* gl: which device, -1 = auto */
+    const char *hwdec;          /* video decoding, "auto" or "none" (NULL = auto); borrowed */
     struct reel_log *log;       /* borrowed for the engine's lifetime */
 };
 

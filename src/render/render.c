@@ -397,6 +397,7 @@ int reel_render_job(const struct reel_render_opts *o, struct reel_render_result 
         .pix_fmt = want_fmt,
         .threads = o->threads,
         .gpu_index = o->gpu_index,
+        .hwdec = o->hwdec,
         .log = o->log,
     };
     double t0 = reel_clock_s();
@@ -608,6 +609,7 @@ int reel_render_still(const struct reel_render_opts *o, int64_t t_us, const char
         .pix_fmt = AV_PIX_FMT_RGBA,
         .threads = o->threads,
         .gpu_index = o->gpu_index,
+        .hwdec = o->hwdec,
         .log = o->log,
     };
     ret = open_engine(o, &ecfg, &eng, res);

@@ -53,6 +53,7 @@ struct reel_render_opts {
     const char *const *font_dirs;   /* extra font folders, NULL-terminated, may be NULL */
     int threads;                    /* 0 = auto */
     int gpu_index;                  /* -1 = auto */
+    const char *hwdec;              /* video decoding: "auto", "none"; NULL = auto */
     bool skip_encode;               /* bench: compose only, no output file */
     /* With skip_encode: receives each finished frame, in the engine's layout, and owns it. */
     void (*on_frame)(void *opaque, AVFrame *frame);

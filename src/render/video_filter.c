@@ -86,6 +86,11 @@ void reel_video_filter_free(struct reel_video_filter **pvf)
     *pvf = NULL;
 }
 
+bool reel_video_filter_is_per_frame(const struct reel_video_filter *vf)
+{
+    return vf && vf->decided && !strstr(vf->chain, "bwdif");
+}
+
 const char *reel_video_filter_describe(const struct reel_video_filter *vf)
 {
     return vf && vf->chain[0] ? vf->chain : "none";

@@ -53,6 +53,11 @@ void reel_video_filter_reset(struct reel_video_filter *vf);
 int reel_video_filter_get(struct reel_video_filter *vf, reel_video_decode_fn decode, void *ctx,
                           AVFrame *dst);
 
+/* Whether each frame out depends on that frame alone (false while deinterlacing, which reads the
+ * neighbouring frames, and before the first frame has decided). Frames that are never shown may
+ * then go undecoded without changing the ones that are. */
+bool reel_video_filter_is_per_frame(const struct reel_video_filter *vf);
+
 /* What the filter does, for log lines ("none" before the first frame or when nothing). */
 const char *reel_video_filter_describe(const struct reel_video_filter *vf);
 

@@ -1,10 +1,12 @@
 /*
- * Video source: one file's best video stream, decoded forward with libavcodec (software, frame
- * threads). Two frames are kept: the current one (the answer to the last query) and the next one
+ * Video source: one file's best video stream, decoded forward with libavcodec (in software, or
+ * with --hwdec auto on a VAAPI or NVDEC device when one opens, frames brought back to memory).
+ * Two frames are kept: the current one (the answer to the last query) and the next one
  * decoded after it, which tells whether a later query still maps to the current frame. Timestamps
  * are converted once to microseconds from the stream's start, so callers never see time bases.
  */
 #include <errno.h>
+#include <glob.h>
 #include <math.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -16,9 +18,11 @@
 #include <libavformat/avformat.h>
 #include <libavutil/dict.h>
 #include <libavutil/display.h>
+#include <libavutil/hwcontext.h>
 #include <libavutil/imgutils.h>
 #include <libavutil/mathematics.h>
 #include <libavutil/pixdesc.h>
+#include <libswscale/swscale.h>
 
 #include "render/video_filter.h"
 #include "render/video_source.h"
@@ -35,6 +39,10 @@
 #define SEEK_RETRIES 4
 /* Sample aspect ratios outside 1/MAX_SAR ... MAX_SAR are taken for damage and ignored. */
 #define MAX_SAR 8
+/* Most frames left undecoded and not yet passed by the current frame (see may_skip). */
+#define SKIP_RING 32
+/* After this many queries that needed a frame left undecoded, a source decodes every frame. */
+#define MAX_SKIP_MISSES 2
 
 struct reel_video_source {
     char *path;
@@ -60,6 +68,22 @@ struct reel_video_source {
     bool suspended;       /* demuxer and decoder closed; the next get reopens them */
     bool no_deinterlace;  /* the layer turned deinterlacing off */
     struct reel_video_filter *filter; /* deinterlacing and colour, decided on the first frame */
+    /* Frames never shown (may_skip): the query being answered (with the slack; INT64_MIN outside
+     * get), the steady step between queries (0: none seen), and the timestamps of the frames
+     * sent to be left undecoded that the current frame has not passed yet. */
+    bool skip_off;    /* opts->no_skip, or too many misses */
+    bool skip_paused; /* re-decoding every frame after a miss */
+    int64_t want_us, last_query_us, last_delta_us, step_us;
+    int64_t skipped[SKIP_RING];
+    int n_skipped, skip_misses;
+    int64_t n_decoded, n_skip_sent, n_skip_decoded;
+    /* Hardware decoding: asked for at open, decided at the first open (hw_fmt NONE: software). */
+    bool hw_allowed, hw_decided;
+    enum AVPixelFormat hw_fmt;
+    enum AVHWDeviceType hw_type;
+    char hw_device[64]; /* VAAPI render node path; empty for CUDA */
+    AVFrame *hw_sw;     /* a frame transferred from the device */
+    struct SwsContext *hw_sws;
 };
 
 static int averr(struct reel_video_source *vs, struct reel_err *err, int code, int ret,
@@ -119,6 +143,99 @@ static int flip_rows(AVFrame *f)
     return 0;
 }
 
+/* Microseconds from the stream's start for a timestamp in the stream's time base. */
+static int64_t packet_time_us(const struct reel_video_source *vs, int64_t ts)
+{
+    return av_rescale_q(ts - vs->start_pts, vs->tb, AV_TIME_BASE_Q);
+}
+
+/*
+ * Whether the frame in pkt can be left undecoded (sent with AVDISCARD_NONREF: the decoder still
+ * decodes it when other frames refer to it). Queries come at want_us and then every step_us (the
+ * slack already added); the frame at p is shown when a query falls at or after p (less a quarter
+ * frame, for rounding) and before its successor, taken to come one nominal frame later. Frames
+ * whose successor is due by the current query are not shown either. A successor that comes later
+ * than that (variable frame rate, rounded timestamps) or a query off the step is caught in answer,
+ * which decodes again.
+ */
+static bool may_skip(const struct reel_video_source *vs, const AVPacket *pkt)
+{
+    if (vs->skip_off || vs->skip_paused || vs->step_us <= vs->frame_dur_us ||
+        vs->want_us == INT64_MIN || (pkt->flags & AV_PKT_FLAG_KEY) || pkt->pts == AV_NOPTS_VALUE ||
+        vs->n_skipped >= SKIP_RING || !reel_video_filter_is_per_frame(vs->filter))
+        return false;
+    int64_t p = packet_time_us(vs, pkt->pts);
+    int64_t lo = p - vs->frame_dur_us / 4, hi = p + vs->frame_dur_us;
+    int64_t q = vs->want_us;
+    if (hi <= q)
+        return true; /* a later frame answers the current query */
+    if (lo <= q)
+        return false;
+    int64_t k = (lo - q + vs->step_us - 1) / vs->step_us;
+    return q + k * vs->step_us >= hi;
+}
+
+/* A decoded frame was not left undecoded after all (other frames refer to it): forget it. */
+static void forget_skipped(struct reel_video_source *vs, const AVFrame *f)
+{
+    int64_t ts = f->best_effort_timestamp != AV_NOPTS_VALUE ? f->best_effort_timestamp : f->pts;
+    if (ts == AV_NOPTS_VALUE || !vs->n_skipped)
+        return;
+    int64_t us = packet_time_us(vs, ts);
+    for (int i = 0; i < vs->n_skipped; i++)
+        if (vs->skipped[i] == us) {
+            vs->skipped[i] = vs->skipped[--vs->n_skipped];
+            vs->n_skip_decoded++;
+            return;
+        }
+}
+
+/*
+ * A frame decoded on the device, brought back to memory in place of *f and converted to the
+ * format the software decoder gives (the decoder's sw_pix_fmt: NV12 becomes YUV420P), so that the
+ * filter and both engines see the same frames either way. Returns 0 or a negative AVERROR.
+ */
+static int from_device(struct reel_video_source *vs, AVFrame *f)
+{
+    AVFrame *sw = vs->hw_sw;
+    av_frame_unref(sw);
+    int ret = av_hwframe_transfer_data(sw, f, 0);
+    if (ret >= 0)
+        ret = av_frame_copy_props(sw, f);
+    if (ret < 0)
+        return ret;
+    enum AVPixelFormat want = vs->dec->sw_pix_fmt;
+    if (want == AV_PIX_FMT_NONE || want == sw->format) {
+        av_frame_unref(f);
+        av_frame_move_ref(f, sw);
+        return 0;
+    }
+    vs->hw_sws = sws_getCachedContext(vs->hw_sws, sw->width, sw->height, sw->format, sw->width,
+                                      sw->height, want, SWS_POINT | SWS_BITEXACT, NULL, NULL, NULL);
+    if (!vs->hw_sws)
+        return AVERROR(ENOSYS);
+    AVFrame *out = av_frame_alloc();
+    if (!out)
+        return AVERROR(ENOMEM);
+    out->format = want;
+    out->width = sw->width;
+    out->height = sw->height;
+    ret = av_frame_get_buffer(out, 0);
+    if (ret >= 0)
+        ret = av_frame_copy_props(out, sw);
+    if (ret >= 0)
+        ret = sws_scale(vs->hw_sws, (const uint8_t *const *)sw->data, sw->linesize, 0, sw->height,
+                        out->data, out->linesize);
+    if (ret >= 0) {
+        av_frame_unref(f);
+        av_frame_move_ref(f, out);
+        ret = 0;
+    }
+    av_frame_free(&out);
+    av_frame_unref(sw);
+    return ret;
+}
+
 /*
  * Decode the next frame from the file into *dst, as the decoder returns it (timestamps in
  * microseconds). Returns 0, AVERROR_EOF at the end of the stream, or another negative AVERROR.
@@ -128,7 +245,11 @@ static int decode_raw(void *ctx, AVFrame *dst)
     struct reel_video_source *vs = ctx;
     for (;;) {
         int ret = avcodec_receive_frame(vs->dec, dst);
+        if (ret == 0 && vs->hw_fmt != AV_PIX_FMT_NONE && dst->format == vs->hw_fmt)
+            ret = from_device(vs, dst);
         if (ret == 0) {
+            vs->n_decoded++;
+            forget_skipped(vs, dst);
             dst->pts = frame_time_us(vs, dst);
             vs->last_pts_us = dst->pts;
             return 0;
@@ -152,7 +273,13 @@ static int decode_raw(void *ctx, AVFrame *dst)
         if (ret < 0)
             return ret;
         if (vs->pkt->stream_index == vs->stream) {
+            bool skip = may_skip(vs, vs->pkt);
+            vs->dec->skip_frame = skip ? AVDISCARD_NONREF : AVDISCARD_DEFAULT;
             ret = avcodec_send_packet(vs->dec, vs->pkt);
+            if (skip && ret >= 0) {
+                vs->skipped[vs->n_skipped++] = packet_time_us(vs, vs->pkt->pts);
+                vs->n_skip_sent++;
+            }
             /* A damaged packet is skipped like players do; the next keyframe recovers. */
             if (ret < 0 && ret != AVERROR(EAGAIN) && ret != AVERROR_INVALIDDATA) {
                 av_packet_unref(vs->pkt);
@@ -217,6 +344,7 @@ static int seek_to(struct reel_video_source *vs, int64_t target_us)
     vs->input_done = false;
     vs->decoder_done = false;
     vs->last_pts_us = INT64_MIN;
+    vs->n_skipped = 0;
     vs->has_cur = vs->has_next = false;
     av_frame_unref(vs->cur);
     ret = decode_one(vs, vs->cur);
@@ -287,12 +415,155 @@ static int auto_threads(void)
     return cores > 0 && cores <= SMALL_MACHINE_CORES ? 2 : 0;
 }
 
+bool reel_video_hwdec_valid(const char *s)
+{
+    return s && (!strcmp(s, "auto") || !strcmp(s, "none"));
+}
+
+/* The pixel format codec's decoder gives on a device of type t; NONE when it has none. */
+static enum AVPixelFormat device_format(const AVCodec *codec, enum AVHWDeviceType t)
+{
+    for (int i = 0;; i++) {
+        const AVCodecHWConfig *c = avcodec_get_hw_config(codec, i);
+        if (!c)
+            return AV_PIX_FMT_NONE;
+        if ((c->methods & AV_CODEC_HW_CONFIG_METHOD_HW_DEVICE_CTX) && c->device_type == t)
+            return c->pix_fmt;
+    }
+}
+
+/* libavcodec's get_format: the device's format when offered, else the first software format (the
+ * device does not take this stream's profile, size or depth: decoding goes on in software). */
+static enum AVPixelFormat pick_format(AVCodecContext *c, const enum AVPixelFormat *fmts)
+{
+    struct reel_video_source *vs = c->opaque;
+    for (const enum AVPixelFormat *p = fmts; *p != AV_PIX_FMT_NONE; p++)
+        if (*p == vs->hw_fmt)
+            return *p;
+    if (vs->hw_fmt != AV_PIX_FMT_NONE) {
+        const char *profile = avcodec_profile_name(c->codec_id, c->profile);
+        REEL_INFO(vs->log,
+                  "video source %s: %s does not decode this %s stream (profile %s); "
+                  "decoding in software",
+                  vs->path, av_hwdevice_get_type_name(vs->hw_type), c->codec->name,
+                  profile ? profile : "unknown");
+        vs->hw_fmt = AV_PIX_FMT_NONE;
+        vs->hw_type = AV_HWDEVICE_TYPE_NONE; /* reopening after a suspend stays in software */
+    }
+    for (const enum AVPixelFormat *p = fmts; *p != AV_PIX_FMT_NONE; p++) {
+        const AVPixFmtDescriptor *d = av_pix_fmt_desc_get(*p);
+        if (d && !(d->flags & AV_PIX_FMT_FLAG_HWACCEL))
+            return *p;
+    }
+    return AV_PIX_FMT_NONE;
+}
+
+/* Append a reason to why ("; "-separated). */
+static void add_why(char *why, size_t cap, const char *fmt, const char *a, const char *b)
+{
+    size_t n = strlen(why);
+    if (n + 3 >= cap)
+        return;
+    if (n) {
+        snprintf(why + n, cap - n, "; ");
+        n += 2;
+    }
+    snprintf(why + n, cap - n, fmt, a, b);
+}
+
+/* Try to open a device of type t for codec: VAAPI on each render node, CUDA when the NVIDIA
+ * driver's control device exists (so that its absence costs no library load and no error line).
+ * Returns the device or NULL with the reason appended to why. */
+static AVBufferRef *try_device(struct reel_video_source *vs, const AVCodec *codec,
+                               enum AVHWDeviceType t, char *why, size_t cap)
+{
+    const char *tname = av_hwdevice_get_type_name(t);
+    char err[AV_ERROR_MAX_STRING_SIZE];
+    AVBufferRef *ref = NULL;
+    if (device_format(codec, t) == AV_PIX_FMT_NONE) {
+        add_why(why, cap, "no %s decoder for %s", tname, codec->name);
+        return NULL;
+    }
+    if (t == AV_HWDEVICE_TYPE_CUDA) {
+        if (access("/dev/nvidiactl", F_OK) != 0) {
+            add_why(why, cap, "%s: %s", tname, "no NVIDIA device (/dev/nvidiactl)");
+            return NULL;
+        }
+        int ret = av_hwdevice_ctx_create(&ref, t, NULL, NULL, 0);
+        if (ret < 0) {
+            av_strerror(ret, err, sizeof(err));
+            add_why(why, cap, "%s: %s", tname, err);
+            return NULL;
+        }
+        vs->hw_device[0] = '\0';
+        return ref;
+    }
+    glob_t g;
+    if (glob("/dev/dri/renderD*", 0, NULL, &g) != 0) {
+        add_why(why, cap, "%s: %s", tname, "no render node (/dev/dri/renderD*)");
+        return NULL;
+    }
+    for (size_t i = 0; i < g.gl_pathc && !ref; i++) {
+        int ret = av_hwdevice_ctx_create(&ref, t, g.gl_pathv[i], NULL, 0);
+        if (ret < 0) {
+            av_strerror(ret, err, sizeof(err));
+            add_why(why, cap, "%s: %s", g.gl_pathv[i], err);
+            ref = NULL;
+        } else {
+            snprintf(vs->hw_device, sizeof(vs->hw_device), "%s", g.gl_pathv[i]);
+        }
+    }
+    globfree(&g);
+    return ref;
+}
+
+/* With --hwdec auto: put the decoder on a device (VAAPI, then NVDEC) when one opens for the codec.
+ * The first open decides and says so in one info line; a reopen uses the same device, or software
+ * when it no longer opens. Returns whether the decoder is on a device. */
+static bool attach_device(struct reel_video_source *vs, const AVCodec *codec)
+{
+    static const enum AVHWDeviceType order[] = {AV_HWDEVICE_TYPE_VAAPI, AV_HWDEVICE_TYPE_CUDA};
+    char why[512] = "";
+    AVBufferRef *ref = NULL;
+    if (!vs->hw_decided) {
+        vs->hw_decided = true;
+        for (size_t i = 0; i < sizeof(order) / sizeof(order[0]) && !ref; i++)
+            if ((ref = try_device(vs, codec, order[i], why, sizeof(why))))
+                vs->hw_type = order[i];
+        if (!ref) {
+            vs->hw_type = AV_HWDEVICE_TYPE_NONE;
+            REEL_INFO(vs->log, "video source %s: decoding %s in software: %s", vs->path,
+                      codec->name, why);
+            return false;
+        }
+        REEL_INFO(vs->log, "video source %s: decoding %s on %s%s%s", vs->path, codec->name,
+                  av_hwdevice_get_type_name(vs->hw_type), vs->hw_device[0] ? " " : "",
+                  vs->hw_device);
+    } else if (vs->hw_type == AV_HWDEVICE_TYPE_NONE) {
+        return false;
+    } else if (!(ref = try_device(vs, codec, vs->hw_type, why, sizeof(why)))) {
+        REEL_INFO(vs->log, "video source %s: decoding in software after reopening: %s", vs->path,
+                  why);
+        vs->hw_type = AV_HWDEVICE_TYPE_NONE;
+        return false;
+    }
+    if (!(vs->hw_sw = av_frame_alloc())) {
+        av_buffer_unref(&ref);
+        return false;
+    }
+    vs->hw_fmt = device_format(codec, vs->hw_type);
+    vs->dec->hw_device_ctx = ref;
+    vs->dec->get_format = pick_format;
+    return true;
+}
+
 /* Free what decoding holds (demuxer, decoder, packet, frames); keeps what was learnt about the
  * stream. */
 static void close_streams(struct reel_video_source *vs)
 {
     av_frame_free(&vs->cur);
     av_frame_free(&vs->next);
+    av_frame_free(&vs->hw_sw);
     av_packet_free(&vs->pkt);
     reel_video_filter_reset(vs->filter);
     avcodec_free_context(&vs->dec);
@@ -300,6 +571,7 @@ static void close_streams(struct reel_video_source *vs)
     vs->has_cur = vs->has_next = false;
     vs->input_done = vs->decoder_done = false;
     vs->last_pts_us = INT64_MIN;
+    vs->n_skipped = 0;
 }
 
 /* Open the file's demuxer and video decoder and fill in the stream facts. */
@@ -373,7 +645,11 @@ static int open_streams(struct reel_video_source *vs, struct reel_err *err)
         goto fail;
     }
     vs->dec->pkt_timebase = vs->tb;
-    vs->dec->thread_count = vs->threads > 0 ? vs->threads : auto_threads();
+    vs->dec->opaque = vs;
+    vs->hw_fmt = AV_PIX_FMT_NONE;
+    bool on_device = vs->hw_allowed && attach_device(vs, codec);
+    /* A device decodes in its own time; threads would only hold more surfaces. */
+    vs->dec->thread_count = on_device ? 1 : vs->threads > 0 ? vs->threads : auto_threads();
     vs->dec->thread_type = FF_THREAD_FRAME | FF_THREAD_SLICE;
     ret = avcodec_open2(vs->dec, codec, NULL);
     if (ret < 0) {
@@ -418,6 +694,10 @@ int reel_video_source_open_opts(const char *path, int threads,
     vs->log = log;
     vs->threads = threads;
     vs->no_deinterlace = opts && opts->no_deinterlace;
+    vs->hw_allowed = !opts || !opts->hwdec || strcmp(opts->hwdec, "none") != 0;
+    vs->skip_off = opts && opts->no_skip;
+    vs->want_us = vs->last_query_us = INT64_MIN;
+    vs->hw_fmt = AV_PIX_FMT_NONE;
     ret = open_streams(vs, err);
     if (ret < 0)
         goto fail;
@@ -476,7 +756,12 @@ void reel_video_source_close(struct reel_video_source **pvs)
     struct reel_video_source *vs = pvs ? *pvs : NULL;
     if (!vs)
         return;
+    if (vs->n_skip_sent)
+        REEL_DEBUG(
+            vs->log, "video source %s: %lld frames decoded, %lld left undecoded (never shown)",
+            vs->path, (long long)vs->n_decoded, (long long)(vs->n_skip_sent - vs->n_skip_decoded));
     close_streams(vs);
+    sws_freeContext(vs->hw_sws);
     reel_video_filter_free(&vs->filter);
     free(vs->path);
     free(vs);
@@ -520,6 +805,20 @@ static int seek_for(struct reel_video_source *vs, int64_t source_us, struct reel
     }
 }
 
+/* Learn the step between queries: set when the last two forward steps agree (to rounding). */
+static void learn_step(struct reel_video_source *vs, int64_t t)
+{
+    int64_t d = vs->last_query_us != INT64_MIN ? t - vs->last_query_us : 0;
+    if (d > 0 && vs->last_delta_us > 0 && llabs(d - vs->last_delta_us) <= 2)
+        vs->step_us = d < vs->last_delta_us ? d : vs->last_delta_us;
+    else
+        vs->step_us = 0;
+    vs->last_delta_us = d > 0 ? d : 0;
+    vs->last_query_us = t;
+}
+
+static int answer(struct reel_video_source *vs, int64_t source_us, struct reel_err *err);
+
 int reel_video_source_get(struct reel_video_source *vs, int64_t source_us, const AVFrame **frame,
                           struct reel_err *err)
 {
@@ -541,6 +840,38 @@ int reel_video_source_get(struct reel_video_source *vs, int64_t source_us, const
      * show frame n - 1. */
     int64_t slack = vs->frame_dur_us / 4 < PTS_SLACK_US ? vs->frame_dur_us / 4 : PTS_SLACK_US;
     source_us += slack;
+    learn_step(vs, source_us);
+    vs->want_us = source_us;
+    ret = answer(vs, source_us, err);
+    vs->want_us = INT64_MIN;
+    if (ret < 0)
+        return ret;
+    *frame = vs->cur;
+    return 0;
+}
+
+/* Whether a frame left undecoded lies after the current frame and at or before t: it, not the
+ * current frame, would answer t. Forgets those the current frame has passed. */
+static bool skipped_answers(struct reel_video_source *vs, int64_t t)
+{
+    bool hit = false;
+    for (int i = 0; i < vs->n_skipped;) {
+        int64_t us = vs->skipped[i];
+        if (vs->has_cur && us <= vs->cur->pts) {
+            vs->skipped[i] = vs->skipped[--vs->n_skipped];
+            continue;
+        }
+        if (us <= t)
+            hit = true;
+        i++;
+    }
+    return hit;
+}
+
+/* Make cur the frame for source_us (the slack added). */
+static int answer(struct reel_video_source *vs, int64_t source_us, struct reel_err *err)
+{
+    int ret;
 
     bool behind = vs->has_cur && source_us < vs->cur->pts;
     bool far = vs->has_cur && vs->has_next && source_us >= vs->next->pts &&
@@ -555,8 +886,33 @@ int reel_video_source_get(struct reel_video_source *vs, int64_t source_us, const
         if (ret < 0)
             return averr(vs, err, REEL_EDECODE, ret, "decoding failed");
     }
-    *frame = vs->cur;
+    if (vs->n_skipped && skipped_answers(vs, source_us)) {
+        /* A frame left undecoded is the one to show (its successor came later than a frame
+         * after it, or the query was off the step): decode again from the keyframe, every
+         * frame; after a few such misses the source stops leaving frames out. */
+        REEL_DEBUG(vs->log, "video source %s: the frame at %.3f s was not decoded; seeking back",
+                   vs->path, source_us / 1e6);
+        if (++vs->skip_misses >= MAX_SKIP_MISSES)
+            vs->skip_off = true;
+        vs->skip_paused = true;
+        ret = seek_for(vs, source_us, err);
+        while (ret == 0 && vs->has_next && vs->next->pts <= source_us) {
+            ret = advance(vs);
+            if (ret < 0)
+                ret = averr(vs, err, REEL_EDECODE, ret, "decoding failed");
+        }
+        vs->skip_paused = false;
+        if (ret < 0)
+            return ret;
+    }
     return 0;
+}
+
+void reel_video_source_counts(const struct reel_video_source *vs, int64_t *decoded,
+                              int64_t *skipped)
+{
+    *decoded = vs->n_decoded;
+    *skipped = vs->n_skip_sent - vs->n_skip_decoded;
 }
 
 int reel_video_source_rotation(const struct reel_video_source *vs)

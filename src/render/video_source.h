@@ -25,10 +25,21 @@ int reel_video_source_open(const char *path, int threads, struct reel_log *log,
                            struct reel_video_source **out, struct reel_err *err);
 void reel_video_source_close(struct reel_video_source **vs);
 
-/* What a layer asks of its source beyond the file (all false: the defaults). */
+/* What a layer asks of its source beyond the file (all zero: the defaults). */
 struct reel_video_source_opts {
     bool no_deinterlace; /* draw interlaced video as stored ("deinterlace": false) */
+    /* "auto" (NULL): decode on a VAAPI render node or an NVIDIA GPU (NVDEC) when one opens and
+     * takes the codec and profile, else in software, saying why in one info line; "none":
+     * software only. Frames come out in the pixel format the software decoder gives. */
+    const char *hwdec;
+    /* Decode every frame. By default, once queries come at a steady step longer than a frame
+     * (a 60 fps clip in a 30 fps job), frames no query will show and no other frame refers to
+     * are not decoded; the frames shown are the same either way. */
+    bool no_skip;
 };
+
+/* Whether s is a --hwdec value ("auto" or "none"). */
+bool reel_video_hwdec_valid(const char *s);
 
 /* reel_video_source_open with opts (NULL: the defaults). Frames come out deinterlaced and in
  * BT.709 as render/video_filter.h says, unless opts turns deinterlacing off. Same errors. */
@@ -55,6 +66,11 @@ void reel_video_source_suspend(struct reel_video_source *vs);
 /* The YCbCr matrix of a decoded frame: its tag, or for untagged video BT.709 at HD sizes and
  * BT.601 below, as players assume. Both engines read video with it. */
 enum AVColorSpace reel_video_frame_colorspace(const AVFrame *f);
+
+/* Frames the decoder has returned since open (every seek and reopen included), and frames sent
+ * to it to be left undecoded because no query would show them. For tests and the debug log. */
+void reel_video_source_counts(const struct reel_video_source *vs, int64_t *decoded,
+                              int64_t *skipped);
 
 /* Natural size of the stream as shown: the decoded width scaled by the sample aspect ratio (a
  * 720x576 frame with SAR 64:45 is 1024x576), the decoded height; before the rotation below.
