@@ -40,6 +40,7 @@ struct reel_api_cfg {
     int64_t cache_max_bytes;            /* that cache is pruned to this; 0 = no pruning */
     const struct reel_limits *limits;   /* NULL = defaults (copied) */
     const char *engine;                 /* engine for previews; NULL = the job's */
+    const char *hwdec;                  /* preview video decoding: auto, none; NULL = auto */
     const char *info_json;    /* {"engines": [...], "encoders": [...]} of this node; may be NULL */
     int threads;              /* HTTP thread pool; 0 = 4 */
     unsigned max_connections; /* 0 = 256 */

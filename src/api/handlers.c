@@ -832,6 +832,7 @@ static void *preview_main(void *arg)
         struct reel_render_opts ro = {.tl = pv->tl,
                                       .engine = api->cfg.engine,
                                       .gpu_index = -1,
+                                      .hwdec = api->cfg.hwdec,
                                       .log = &log,
                                       .cancel = &api->preview_cancel};
         pv->ret = reel_render_still(&ro, (int64_t)llround(pv->t_s * 1e6), pv->png, &pv->res);

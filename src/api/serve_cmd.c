@@ -470,6 +470,7 @@ int reel_cmd_serve(int argc, char **argv)
         .tmp_dir = o.tmp_dir,
         .limits = &lim,
         .engine = o.common.engine,
+        .hwdec = o.common.hwdec,
         .info_json = info,
         .threads = (int)o.http_threads,
         .max_connections = (unsigned)o.max_conn,
