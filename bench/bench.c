@@ -2,9 +2,10 @@
  * reel bench: options, the order runs are taken in, and collecting what each child reports.
  *
  * Order matters for fairness: per job and engine, one warm-up (page cache, fonts, encoder probe),
- * then N rounds of [reel, FFmpeg CLI peer, encode floor] back to back, so that a machine that
- * speeds up or slows down during the session moves every side of a ratio alike; ratios are taken
- * pair by pair within a round. Composition-only runs follow.
+ * then N rounds of [reel, every FFmpeg CLI peer variant, encode floor] back to back, so that a
+ * machine that speeds up or slows down during the session moves every side of a ratio alike;
+ * ratios are taken pair by pair within a round, and the peer variants take turns going first.
+ * Composition-only runs follow. The target against the peer is judged on the fastest variant.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -29,6 +30,7 @@
 
 #define MAX_JOBS 32
 #define MAX_ENGINES 4
+#define MAX_PEERS 6
 #define DEFAULT_RUNS 3
 #define LONG_RUNS 1
 
@@ -51,6 +53,8 @@ struct bench {
     char ffmpeg[PATH_MAX];
     char log_path[PATH_MAX];
     bool has_ffmpeg;
+    char peers[MAX_PEERS][16]; /* variants of peer/w1.sh (its --list), "exact" first */
+    int n_peers;
     const char *engines[MAX_ENGINES];
     int n_engines;
     int runs; /* 0: each job's default */
@@ -168,14 +172,15 @@ static struct reel_bench_series *series_for(struct bench *b, const char *job,
     return s;
 }
 
+/* peer: the peer variant for PEER pairs, "" for FLOOR. */
 static void add_pair(struct bench *b, const char *job, const char *engine, enum reel_bench_kind to,
-                     double reel_s, double other_s)
+                     const char *peer, double reel_s, double other_s)
 {
     struct reel_bench_results *r = b->res;
     struct reel_bench_ratio *q = NULL;
     for (int i = 0; i < r->n_ratios && !q; i++)
         if (r->ratios[i].to_kind == to && !strcmp(r->ratios[i].job, job) &&
-            !strcmp(r->ratios[i].engine, engine))
+            !strcmp(r->ratios[i].engine, engine) && !strcmp(r->ratios[i].peer, peer))
             q = &r->ratios[i];
     if (!q) {
         if (r->n_ratios == REEL_BENCH_MAX_RATIOS)
@@ -184,8 +189,11 @@ static void add_pair(struct bench *b, const char *job, const char *engine, enum 
         memset(q, 0, sizeof(*q));
         fmt_into(q->job, sizeof(q->job), "%s", job);
         fmt_into(q->engine, sizeof(q->engine), "%s", engine);
+        fmt_into(q->peer, sizeof(q->peer), "%s", peer);
         q->of_kind = REEL_BENCH_KIND_RENDER;
         q->to_kind = to;
+        /* Against the peer, every variant gets the target for now; reel_bench_pick_fastest_peers
+         * keeps it on the fastest one only. */
         if (!strcmp(engine, "cpu")) {
             if (to == REEL_BENCH_KIND_PEER && (!strcmp(job, "w1-720") || !strcmp(job, "w1-1080")))
                 q->target = TARGET_VS_PEER;
@@ -330,13 +338,26 @@ static double measure_reel(struct bench *b, const struct job_ref *j, const char 
     return p.wall_s;
 }
 
-static int spawn_peer(struct bench *b, const struct job_ref *j, const char *video,
-                      struct reel_bench_proc *p)
+/* Where a peer variant's output goes: the exact peer's is the one the picture check always used. */
+static void peer_path(const struct bench *b, char *buf, size_t cap, const char *job,
+                      const char *variant)
+{
+    char what[64];
+    if (!strcmp(variant, "exact"))
+        fmt_into(what, sizeof(what), "peer.mp4");
+    else
+        fmt_into(what, sizeof(what), "peer-%s.mp4", variant);
+    out_path(b, buf, cap, job, what);
+}
+
+static int spawn_peer(struct bench *b, const struct job_ref *j, const char *variant,
+                      const char *video, struct reel_bench_proc *p)
 {
     char script[PATH_MAX], height[16];
     fmt_into(script, sizeof(script), "%s/peer/w1.sh", b->dir);
     fmt_into(height, sizeof(height), "%d", j->spec.peer_height);
-    char *argv[] = {"/bin/sh", script, height, b->media_dir, b->font, (char *)video, NULL};
+    char *argv[] = {"/bin/sh", script,        "--variant", (char *)variant, height, b->media_dir,
+                    b->font,   (char *)video, NULL};
     struct reel_err err = {0};
     if (reel_bench_spawn(argv, b->log_path, p, &err) < 0) {
         progress("%s", err.msg);
@@ -345,16 +366,16 @@ static int spawn_peer(struct bench *b, const struct job_ref *j, const char *vide
     return p->status == 0 ? 0 : -1;
 }
 
-static double measure_peer(struct bench *b, const struct job_ref *j,
+static double measure_peer(struct bench *b, const struct job_ref *j, const char *variant,
                            const struct reel_bench_series *like)
 {
-    struct reel_bench_series *s = series_for(b, j->name, REEL_BENCH_KIND_PEER, "ffmpeg");
+    struct reel_bench_series *s = series_for(b, j->name, REEL_BENCH_KIND_PEER, variant);
     if (!s || s->failed || s->n_runs == REEL_BENCH_MAX_RUNS)
         return NAN;
     char video[PATH_MAX];
-    out_path(b, video, sizeof(video), j->name, "peer.mp4");
+    peer_path(b, video, sizeof(video), j->name, variant);
     struct reel_bench_proc p;
-    if (spawn_peer(b, j, video, &p) < 0) {
+    if (spawn_peer(b, j, variant, video, &p) < 0) {
         series_fail(b, s, "run %d failed (exit status %d); see %s", s->n_runs + 1, p.status,
                     b->log_path);
         return NAN;
@@ -371,8 +392,8 @@ static double measure_peer(struct bench *b, const struct job_ref *j,
     run->wall_s = p.wall_s;
     run->cpu_s = p.cpu_s;
     run->rss_mb = p.rss_mb;
-    progress("%-11s ffmpeg-cli run %d: %.2f s wall, %.2f s CPU, %.0f MB", j->name, s->n_runs,
-             p.wall_s, p.cpu_s, p.rss_mb);
+    progress("%-11s ffmpeg-cli %-5s run %d: %.2f s wall, %.2f s CPU, %.0f MB", j->name, variant,
+             s->n_runs, p.wall_s, p.cpu_s, p.rss_mb);
     return p.wall_s;
 }
 
@@ -420,7 +441,8 @@ static double measure_floor(struct bench *b, const struct job_ref *j,
     return run->wall_s;
 }
 
-static void check_picture(struct bench *b, const struct job_ref *j, const char *engine, double fps)
+static void check_picture(struct bench *b, const struct job_ref *j, const char *engine,
+                          const char *variant, double fps)
 {
     struct reel_bench_results *r = b->res;
     if (r->n_psnr == REEL_BENCH_MAX_PSNR)
@@ -429,20 +451,21 @@ static void check_picture(struct bench *b, const struct job_ref *j, const char *
     memset(q, 0, sizeof(*q));
     fmt_into(q->job, sizeof(q->job), "%s", j->name);
     fmt_into(q->engine, sizeof(q->engine), "%s", engine);
+    fmt_into(q->peer, sizeof(q->peer), "%s", variant);
     char a[PATH_MAX], p[PATH_MAX], what[64];
     fmt_into(what, sizeof(what), "%s.mp4", engine);
     out_path(b, a, sizeof(a), j->name, what);
-    out_path(b, p, sizeof(p), j->name, "peer.mp4");
+    peer_path(b, p, sizeof(p), j->name, variant);
     /* Times that show each part of w1: logo alone, the title, mid-crossfade, clip B. */
     static const double samples[REEL_BENCH_PSNR_SAMPLES] = {0.5, 2.5, 5.5, 8.0};
     struct reel_err err = {0};
     if (reel_bench_compare_files(a, p, fps, samples, q, &err) < 0) {
         fmt_into(q->note, sizeof(q->note), "%s", err.msg);
-        progress("%s %s: PSNR against the peer failed: %s", j->name, engine, err.msg);
+        progress("%s %s: PSNR against the %s peer failed: %s", j->name, engine, variant, err.msg);
         return;
     }
-    progress("%-11s %-4s PSNR against ffmpeg-cli: Y %.2f dB mean, %.2f dB min (frame %d)", j->name,
-             engine, q->mean_y, q->min_y, q->min_y_frame);
+    progress("%-11s %-4s PSNR against ffmpeg-cli %s: Y %.2f dB mean, %.2f dB min (frame %d)",
+             j->name, engine, variant, q->mean_y, q->min_y, q->min_y_frame);
 }
 
 /* Everything measured for one job with one engine. */
@@ -468,33 +491,45 @@ static void run_job_engine(struct bench *b, const struct job_ref *j, const char 
 
     bool with_peer = spec->peer_height > 0 && b->do_peer && b->has_ffmpeg;
     bool with_floor = spec->has_floor && b->do_floor;
+    /* One warm-up per variant and job; a variant whose warm-up fails is left out of the rounds
+     * (its series says why), the others still run. */
     if (with_peer && !*peer_warm) {
-        char pv[PATH_MAX];
-        out_path(b, pv, sizeof(pv), j->name, "peer.mp4");
-        if (spawn_peer(b, j, pv, &p) < 0) {
-            struct reel_bench_series *s = series_for(b, j->name, REEL_BENCH_KIND_PEER, "ffmpeg");
-            series_fail(b, s, "the warm-up failed (exit status %d); see %s", p.status, b->log_path);
-            with_peer = false;
+        for (int v = 0; v < b->n_peers; v++) {
+            char pv[PATH_MAX];
+            peer_path(b, pv, sizeof(pv), j->name, b->peers[v]);
+            if (spawn_peer(b, j, b->peers[v], pv, &p) < 0) {
+                struct reel_bench_series *s =
+                    series_for(b, j->name, REEL_BENCH_KIND_PEER, b->peers[v]);
+                series_fail(b, s, "the warm-up failed (exit status %d); see %s", p.status,
+                            b->log_path);
+            }
         }
         *peer_warm = true;
     }
     if (with_peer && !spec->is_long)
-        check_picture(b, j, engine, 30.0);
+        for (int v = 0; v < b->n_peers; v++) {
+            const struct reel_bench_series *ps =
+                series_for(b, j->name, REEL_BENCH_KIND_PEER, b->peers[v]);
+            if (ps && !ps->failed)
+                check_picture(b, j, engine, b->peers[v], 30.0);
+        }
 
     const struct reel_bench_series *rs = series_for(b, j->name, REEL_BENCH_KIND_RENDER, engine);
     for (int i = 0; i < runs; i++) {
         double reel_s = measure_reel(b, j, engine, REEL_BENCH_KIND_RENDER);
         if (isnan(reel_s))
             break;
-        if (with_peer) {
-            double peer_s = measure_peer(b, j, rs);
+        /* Every variant once a round, a different one first each round. */
+        for (int k = 0; with_peer && k < b->n_peers; k++) {
+            const char *variant = b->peers[(i + k) % b->n_peers];
+            double peer_s = measure_peer(b, j, variant, rs);
             if (!isnan(peer_s))
-                add_pair(b, j->name, engine, REEL_BENCH_KIND_PEER, reel_s, peer_s);
+                add_pair(b, j->name, engine, REEL_BENCH_KIND_PEER, variant, reel_s, peer_s);
         }
         if (with_floor) {
             double floor_s = measure_floor(b, j, rs);
             if (!isnan(floor_s))
-                add_pair(b, j->name, engine, REEL_BENCH_KIND_FLOOR, reel_s, floor_s);
+                add_pair(b, j->name, engine, REEL_BENCH_KIND_FLOOR, "", reel_s, floor_s);
         }
     }
     if (spec->has_compose && b->do_compose)
@@ -702,6 +737,31 @@ static int pick_engines(struct bench *b, const char *want)
     return 0;
 }
 
+/* The peer variants, from `peer/w1.sh --list` (one name a line); "exact" alone if that fails. */
+static void list_peers(struct bench *b)
+{
+    char cmd[PATH_MAX + 64];
+    fmt_into(cmd, sizeof(cmd), "/bin/sh '%s/peer/w1.sh' --list 2>/dev/null", b->dir);
+    FILE *pf = strchr(b->dir, '\'') ? NULL : popen(cmd, "r");
+    char line[64];
+    b->n_peers = 0;
+    while (pf && b->n_peers < MAX_PEERS && fgets(line, sizeof(line), pf)) {
+        line[strcspn(line, "\r\n")] = 0;
+        bool ok = line[0] && strlen(line) < sizeof(b->peers[0]);
+        for (const char *c = line; ok && *c; c++)
+            ok = (*c >= 'a' && *c <= 'z') || (*c >= '0' && *c <= '9') || *c == '-';
+        if (ok)
+            fmt_into(b->peers[b->n_peers++], sizeof(b->peers[0]), "%s", line);
+    }
+    int rc = pf ? pclose(pf) : -1;
+    if (rc != 0 || !b->n_peers || strcmp(b->peers[0], "exact")) {
+        progress("%s/peer/w1.sh --list gave no usable variants; measuring the exact peer only",
+                 b->dir);
+        fmt_into(b->peers[0], sizeof(b->peers[0]), "exact");
+        b->n_peers = 1;
+    }
+}
+
 static void default_dir(char *buf, size_t cap)
 {
     const char *env = getenv("REEL_BENCH_DIR");
@@ -841,6 +901,8 @@ int reel_bench_main(int argc, char **argv)
         progress("the ffmpeg command is not installed: the FFmpeg CLI peer is left out "
                  "(apt-get install ffmpeg to measure it)");
 
+    if (b->has_ffmpeg && b->do_peer)
+        list_peers(b);
     if (pick_engines(b, engine) < 0)
         goto out;
     if (jobs) {
@@ -885,6 +947,7 @@ int reel_bench_main(int argc, char **argv)
             run_job_engine(b, &b->jobs[i], b->engines[e], &peer_warm);
     }
     progress("done in %.0f s", reel_clock_s() - t0);
+    reel_bench_pick_fastest_peers(res);
 
     reel_bench_report_markdown(stdout, res);
     struct reel_err err = {0};

@@ -20,8 +20,8 @@
 
 #define REEL_BENCH_MAX_RUNS 32
 #define REEL_BENCH_MAX_SERIES 96
-#define REEL_BENCH_MAX_RATIOS 48
-#define REEL_BENCH_MAX_PSNR 16
+#define REEL_BENCH_MAX_RATIOS 64
+#define REEL_BENCH_MAX_PSNR 32
 #define REEL_BENCH_PSNR_SAMPLES 4
 
 /* X(ENUM, "json key", "column title"): stage times a render child reports, in its stats order. */
@@ -91,7 +91,8 @@ struct reel_bench_run {
 struct reel_bench_series {
     char job[32];
     enum reel_bench_kind kind;
-    char engine[16];  /* render/compose: the engine used; peer: "ffmpeg"; floor: "-" */
+    char engine[16];  /* render/compose: the engine used; peer: the variant of bench/peer/w1.sh
+                         ("exact", "fast"); floor: "-" */
     char encoder[32]; /* video encoder used */
     int64_t frames;
     double video_s;
@@ -99,7 +100,8 @@ struct reel_bench_series {
     struct reel_bench_run runs[REEL_BENCH_MAX_RUNS];
     int n_runs;
     bool failed;
-    char note[160]; /* why it failed, or a remark for the report */
+    bool is_fastest; /* peer: the variant with the lowest median wall time for this job */
+    char note[160];  /* why it failed, or a remark for the report */
 };
 
 /* median, min and max of n values (NaN values skipped); n_used says how many counted. */
@@ -134,6 +136,8 @@ struct reel_bench_ratio {
     char engine[16];
     enum reel_bench_kind of_kind; /* RENDER */
     enum reel_bench_kind to_kind; /* PEER or FLOOR */
+    char peer[16];                /* PEER: the peer variant; "" for FLOOR */
+    bool is_fastest;              /* PEER: against the job's fastest variant */
     double pairs[REEL_BENCH_MAX_RUNS];
     int n;
     double target; /* the ratio to stay at or below; 0 = none */
@@ -143,6 +147,7 @@ struct reel_bench_ratio {
 struct reel_bench_psnr {
     char job[32];
     char engine[16];
+    char peer[16]; /* the peer variant compared */
     int frames;
     double mean_y, mean_u, mean_v; /* mean of per-frame PSNR, dB */
     double min_y;
@@ -272,6 +277,10 @@ struct reel_bench_target {
     double value, limit; /* met when value <= limit */
     bool is_met;
 };
+
+/* Mark, per job, the peer variant with the lowest median wall time (series and ratios), and keep
+ * the target of reel ÷ ffmpeg-cli on that variant's ratio only. Call once every run is in. */
+void reel_bench_pick_fastest_peers(struct reel_bench_results *r);
 
 /* The targets that the results can speak to, at most cap of them. Returns how many. */
 int reel_bench_targets(const struct reel_bench_results *r, struct reel_bench_target *out, int cap);

@@ -96,7 +96,7 @@ static void series_label(const struct reel_bench_series *s, char *buf, size_t ca
         snprintf(buf, cap, "reel %s, compose only", s->engine);
         break;
     case REEL_BENCH_KIND_PEER:
-        snprintf(buf, cap, "ffmpeg CLI");
+        snprintf(buf, cap, "ffmpeg CLI %s%s", s->engine, s->is_fastest ? " (fastest)" : "");
         break;
     case REEL_BENCH_KIND_FLOOR:
         snprintf(buf, cap, "encode floor");
@@ -120,13 +120,49 @@ static const struct reel_bench_series *find_series(const struct reel_bench_resul
     return NULL;
 }
 
+void reel_bench_pick_fastest_peers(struct reel_bench_results *r)
+{
+    for (int i = 0; i < r->n_series; i++) {
+        struct reel_bench_series *s = &r->series[i];
+        if (s->kind != REEL_BENCH_KIND_PEER)
+            continue;
+        struct reel_bench_summary mine, other;
+        reel_bench_series_summary(s, REEL_BENCH_METRIC_WALL, &mine);
+        s->is_fastest = mine.n_used > 0;
+        /* Fastest: no other variant of the job has a lower median; on a tie the first listed. */
+        for (int k = 0; k < r->n_series && s->is_fastest; k++) {
+            const struct reel_bench_series *o = &r->series[k];
+            if (k == i || o->kind != REEL_BENCH_KIND_PEER || strcmp(o->job, s->job))
+                continue;
+            reel_bench_series_summary(o, REEL_BENCH_METRIC_WALL, &other);
+            if (other.n_used &&
+                (other.median < mine.median || (other.median == mine.median && k < i)))
+                s->is_fastest = false;
+        }
+    }
+    for (int i = 0; i < r->n_ratios; i++) {
+        struct reel_bench_ratio *q = &r->ratios[i];
+        if (q->to_kind != REEL_BENCH_KIND_PEER)
+            continue;
+        q->is_fastest = false;
+        for (int k = 0; k < r->n_series; k++) {
+            const struct reel_bench_series *s = &r->series[k];
+            if (s->kind == REEL_BENCH_KIND_PEER && s->is_fastest && !strcmp(s->job, q->job) &&
+                !strcmp(s->engine, q->peer))
+                q->is_fastest = true;
+        }
+        if (!q->is_fastest)
+            q->target = 0;
+    }
+}
+
 static void add_target(struct reel_bench_target *out, int cap, int *n, double value, double limit,
-                       const char *fmt, const char *a, const char *b)
+                       const char *fmt, const char *a, const char *b, const char *c)
 {
     if (*n >= cap || isnan(value))
         return;
     struct reel_bench_target *t = &out[(*n)++];
-    snprintf(t->what, sizeof(t->what), fmt, a, b);
+    snprintf(t->what, sizeof(t->what), fmt, a, b, c);
     t->value = value;
     t->limit = limit;
     t->is_met = value <= limit;
@@ -142,9 +178,10 @@ int reel_bench_targets(const struct reel_bench_results *r, struct reel_bench_tar
         struct reel_bench_summary s;
         reel_bench_summarize(q->pairs, q->n, &s);
         add_target(out, cap, &n, s.median, q->target,
-                   q->to_kind == REEL_BENCH_KIND_PEER ? "%s %s wall time ÷ FFmpeg CLI peer"
-                                                      : "%s %s wall time ÷ encode floor",
-                   q->engine, q->job);
+                   q->to_kind == REEL_BENCH_KIND_PEER
+                       ? "%s %s wall time ÷ fastest FFmpeg CLI peer (%s)"
+                       : "%s %s wall time ÷ encode floor%s",
+                   q->engine, q->job, q->peer);
     }
     for (int i = 0; i < r->n_series; i++) {
         const struct reel_bench_series *s = &r->series[i];
@@ -153,18 +190,18 @@ int reel_bench_targets(const struct reel_bench_results *r, struct reel_bench_tar
         struct reel_bench_summary rss;
         reel_bench_series_summary(s, REEL_BENCH_METRIC_RSS, &rss);
         if (s->height == 1080)
-            add_target(out, cap, &n, rss.max, RSS_LIMIT_1080_MB, "%s %s peak RSS, MB (1080p)",
-                       s->engine, s->job);
+            add_target(out, cap, &n, rss.max, RSS_LIMIT_1080_MB, "%s %s peak RSS, MB (1080p)%s",
+                       s->engine, s->job, "");
         else if (s->height == 2160)
-            add_target(out, cap, &n, rss.max, RSS_LIMIT_2160_MB, "%s %s peak RSS, MB (2160p)",
-                       s->engine, s->job);
+            add_target(out, cap, &n, rss.max, RSS_LIMIT_2160_MB, "%s %s peak RSS, MB (2160p)%s",
+                       s->engine, s->job, "");
         if (!strcmp(s->job, "long-1080")) {
             const struct reel_bench_series *w = find_series(r, "w1-1080", s->kind, s->engine);
             struct reel_bench_summary wr;
             if (w) {
                 reel_bench_series_summary(w, REEL_BENCH_METRIC_RSS, &wr);
                 add_target(out, cap, &n, rss.max / wr.median, LONG_RSS_GROWTH,
-                           "%s %s peak RSS ÷ w1-1080's", s->engine, s->job);
+                           "%s %s peak RSS ÷ w1-1080's%s", s->engine, s->job, "");
             }
         }
     }
@@ -256,8 +293,11 @@ void reel_bench_report_markdown(FILE *f, const struct reel_bench_results *r)
             if (q->target > 0)
                 snprintf(target, sizeof(target), "≤ %.2f: %s", q->target,
                          s.median <= q->target ? "met" : "missed");
+            char to[64];
+            snprintf(to, sizeof(to), "%s%s%s%s", reel_bench_kind_name(q->to_kind),
+                     q->peer[0] ? " " : "", q->peer, q->is_fastest ? " (fastest)" : "");
             fprintf(f, "| %s | %s | reel ÷ %s | %.2f | %.2f–%.2f | %d | %s |\n", q->job, q->engine,
-                    reel_bench_kind_name(q->to_kind), s.median, s.min, s.max, q->n, target);
+                    to, s.median, s.min, s.max, q->n, target);
         }
     }
 
@@ -273,22 +313,22 @@ void reel_bench_report_markdown(FILE *f, const struct reel_bench_results *r)
 
     if (r->n_psnr) {
         fprintf(f, "\n### Picture: reel's output against the FFmpeg CLI peer's (PSNR, dB)\n\n");
-        fprintf(f, "| job | engine | frames | Y mean | U mean | V mean | Y min (frame) |");
+        fprintf(f, "| job | engine | peer | frames | Y mean | U mean | V mean | Y min (frame) |");
         const struct reel_bench_psnr *q0 = &r->psnr[0];
         for (int k = 0; k < REEL_BENCH_PSNR_SAMPLES; k++)
             fprintf(f, " Y frame %d |", q0->sample_frame[k]);
-        fprintf(f, "\n|---|---|--:|--:|--:|--:|--:|");
+        fprintf(f, "\n|---|---|---|--:|--:|--:|--:|--:|");
         for (int k = 0; k < REEL_BENCH_PSNR_SAMPLES; k++)
             fprintf(f, "--:|");
         fputc('\n', f);
         for (int i = 0; i < r->n_psnr; i++) {
             const struct reel_bench_psnr *q = &r->psnr[i];
             if (q->note[0]) {
-                fprintf(f, "| %s | %s | failed: %s |\n", q->job, q->engine, q->note);
+                fprintf(f, "| %s | %s | %s | failed: %s |\n", q->job, q->engine, q->peer, q->note);
                 continue;
             }
-            fprintf(f, "| %s | %s | %d | %.2f | %.2f | %.2f | %.2f (%d) |", q->job, q->engine,
-                    q->frames, q->mean_y, q->mean_u, q->mean_v, q->min_y, q->min_y_frame);
+            fprintf(f, "| %s | %s | %s | %d | %.2f | %.2f | %.2f | %.2f (%d) |", q->job, q->engine,
+                    q->peer, q->frames, q->mean_y, q->mean_u, q->mean_v, q->min_y, q->min_y_frame);
             for (int k = 0; k < REEL_BENCH_PSNR_SAMPLES; k++)
                 fprintf(f, " %.2f |", q->sample_y[k]);
             fputc('\n', f);
@@ -327,6 +367,10 @@ static cJSON *series_json(const struct reel_bench_series *s)
     cJSON_AddNumberToObject(o, "width", s->width);
     cJSON_AddNumberToObject(o, "height", s->height);
     cJSON_AddBoolToObject(o, "failed", s->failed);
+    if (s->kind == REEL_BENCH_KIND_PEER) {
+        cJSON_AddStringToObject(o, "variant", s->engine);
+        cJSON_AddBoolToObject(o, "fastest", s->is_fastest);
+    }
     if (s->note[0])
         cJSON_AddStringToObject(o, "note", s->note);
 
@@ -404,6 +448,10 @@ int reel_bench_report_json(const char *path, const struct reel_bench_results *r,
         cJSON_AddStringToObject(x, "engine", q->engine);
         cJSON_AddStringToObject(x, "of", reel_bench_kind_name(q->of_kind));
         cJSON_AddStringToObject(x, "to", reel_bench_kind_name(q->to_kind));
+        if (q->to_kind == REEL_BENCH_KIND_PEER) {
+            cJSON_AddStringToObject(x, "peer_variant", q->peer);
+            cJSON_AddBoolToObject(x, "fastest", q->is_fastest);
+        }
         add_num(x, "median", s.median);
         add_num(x, "min", s.min);
         add_num(x, "max", s.max);
@@ -433,6 +481,7 @@ int reel_bench_report_json(const char *path, const struct reel_bench_results *r,
         cJSON *x = cJSON_CreateObject();
         cJSON_AddStringToObject(x, "job", q->job);
         cJSON_AddStringToObject(x, "engine", q->engine);
+        cJSON_AddStringToObject(x, "peer_variant", q->peer);
         if (q->note[0]) {
             cJSON_AddStringToObject(x, "error", q->note);
         } else {

@@ -2,7 +2,18 @@
 # The FFmpeg CLI peer of the w1 bench jobs (bench/jobs/w1-720.json, w1-1080.json): the same
 # picture, sound and encoder settings written as one hand-made filter_complex, for comparison.
 #
-#   bench/peer/w1.sh HEIGHT MEDIA_DIR FONT_FILE OUT.mp4     (HEIGHT: 720 or 1080)
+#   bench/peer/w1.sh [--variant NAME] HEIGHT MEDIA_DIR FONT_FILE OUT.mp4   (HEIGHT: 720 or 1080)
+#   bench/peer/w1.sh --list          the variants `reel bench` runs, one a line, "exact" first
+#
+# Variants (same picture, sound and encoder settings; only how FFmpeg is asked differs):
+#   exact   the graph below as first written: the reference for the picture check.
+#   fast    the fastest command found for the same output: the inputs are cut at the demuxer
+#           (-t 6 on clip A, -t 5 on clip B) so nothing past what is used is read or decoded,
+#           the logo PNG is decoded once and repeated by the loop filter (the image demuxer with
+#           -loop 1 decodes it again for every frame), and the filter graph gets two slice
+#           threads (-filter_complex_threads 2) for overlay and scale.
+#   Kept for measuring by hand (not in --list): demux-trim, logo-once and threads, each one of
+#   fast's changes alone.
 #
 # The picture, as in the job:
 #   clip A for 6 s, then clip B (from its start) fading in over A from 5 s to 6 s (xfade);
@@ -17,8 +28,28 @@
 # blends in RGB); bench reports the PSNR between the two outputs so the difference is measured.
 set -eu
 
+variant=exact
+case "${1:-}" in
+--list)
+    printf '%s\n' exact fast
+    exit 0
+    ;;
+--variant)
+    [ $# -ge 2 ] || {
+        echo "bench/peer/w1.sh: --variant wants a name" >&2
+        exit 2
+    }
+    variant="$2"
+    shift 2
+    ;;
+--variant=*)
+    variant="${1#--variant=}"
+    shift
+    ;;
+esac
+
 if [ $# -ne 4 ]; then
-    sed -n '4,5p' "$0" | sed 's/^# \{0,1\}//' >&2
+    sed -n '5,6p' "$0" | sed 's/^# \{0,1\}//' >&2
     exit 2
 fi
 h="$1"
@@ -34,6 +65,21 @@ case "$h" in
     ;;
 esac
 
+# What each variant changes: input cuts, how the logo is read, filter threads, blend format.
+demux_trim=0 logo_once=0 fthreads=0
+case "$variant" in
+exact) ;;
+fast) demux_trim=1 logo_once=1 fthreads=2 ;;
+demux-trim) demux_trim=1 ;;
+logo-once) logo_once=1 ;;
+threads) fthreads=2 ;;
+*)
+    echo "bench/peer/w1.sh: unknown --variant '$variant' (exact, fast, demux-trim, logo-once," \
+        "threads)" >&2
+    exit 2
+    ;;
+esac
+
 # Same arithmetic as the job: keyframe positions are whole pixels (rounded at job generation).
 x0=$(((w * 2 + 5) / 10))
 x1=$(((w * 8 + 5) / 10))
@@ -43,6 +89,22 @@ ty=$(((h * 15 + 50) / 100))
 # Scale factor at time t: 0.5 -> 1.5 over 10 s.
 s="(0.5+t/10)"
 
+if [ $demux_trim = 1 ]; then
+    in_a="-t 6"
+    in_b="-t 5"
+else
+    in_a=""
+    in_b=""
+fi
+if [ $logo_once = 1 ]; then
+    # One decoded picture, repeated 300 times at 30 fps (frame N at N/30 s).
+    in_logo=""
+    logo_src="[2:v]loop=loop=299:size=1,settb=1/30,setpts=N,"
+else
+    in_logo="-loop 1 -framerate 30 -t 10"
+    logo_src="[2:v]"
+fi
+
 # reel centres the text's line box (ceil(1.2 x 64) = 77 px tall) on y and puts the baseline
 # half a leading plus the font's ascender below the box top: for DejaVu Sans at 64 px (ascender
 # 60 px, descender 16 px) that is 77/2 - 0.4 - 60 = 21.9 px below y. drawtext puts the baseline
@@ -50,7 +112,7 @@ s="(0.5+t/10)"
 graph="[0:v]trim=end=6,setpts=PTS-STARTPTS[va];
 [1:v]trim=end=5,setpts=PTS-STARTPTS[vb];
 [va][vb]xfade=transition=fade:duration=1:offset=5[bg];
-[2:v]format=rgba,fade=t=in:st=0:d=1:alpha=1,
+${logo_src}format=rgba,fade=t=in:st=0:d=1:alpha=1,
 scale=w='400*$s':h='300*$s':eval=frame:flags=bilinear:out_color_matrix=bt709:out_range=tv,
 format=yuva420p[logo];
 [bg][logo]overlay=x='$x0+($x1-$x0)*t/10-overlay_w/2':y='$y0+($y1-$y0)*t/10-overlay_h/2':eval=frame[v1];
@@ -60,10 +122,17 @@ x=(w-text_w)/2:y=$ty+22-max_glyph_a:enable='gte(t,1)*lt(t,4)'[v];
 [1:a]atrim=end=5,adelay=5000:all=1[a1];
 [a0][a1]amix=inputs=2:duration=longest:normalize=0[a]"
 
+if [ "$fthreads" -gt 0 ]; then
+    set -- -filter_complex_threads "$fthreads"
+else
+    set --
+fi
+
+# shellcheck disable=SC2086 # in_a, in_b and in_logo are lists of options
 exec ffmpeg -nostdin -hide_banner -loglevel error -y \
-    -i "$media/clips/a-$h.mp4" -i "$media/clips/b-$h.mp4" \
-    -loop 1 -framerate 30 -t 10 -i "$media/images/logo.png" \
-    -filter_complex "$graph" -map "[v]" -map "[a]" -t 10 \
+    $in_a -i "$media/clips/a-$h.mp4" $in_b -i "$media/clips/b-$h.mp4" \
+    $in_logo -i "$media/images/logo.png" \
+    "$@" -filter_complex "$graph" -map "[v]" -map "[a]" -t 10 \
     -c:v libx264 -preset veryfast -crf 23 -g 60 -pix_fmt yuv420p \
     -colorspace bt709 -color_primaries bt709 -color_trc bt709 -color_range tv \
     -c:a aac -b:a 128k -ar 48000 -ac 2 -movflags +faststart "$out"

@@ -264,9 +264,15 @@ static void test_reports(void)
     struct reel_bench_results *r = calloc(1, sizeof(*r));
     snprintf(r->host.name, sizeof(r->host.name), "testos1-2core-cpu");
     snprintf(r->host.cpu, sizeof(r->host.cpu), "A <fast> CPU & co");
-    double reel_w[] = {6, 5, 7}, peer_w[] = {10, 10, 10}, floor_w[] = {4, 4, 4};
+    double reel_w[] = {6, 5, 7}, peer_w[] = {10, 10, 10}, fast_w[] = {8, 9, 8.5},
+           floor_w[] = {4, 4, 4};
     add_series(r, "w1-1080", REEL_BENCH_KIND_RENDER, "cpu", 1080, reel_w, 380, 3);
-    add_series(r, "w1-1080", REEL_BENCH_KIND_PEER, "ffmpeg", 1080, peer_w, 300, 3);
+    add_series(r, "w1-1080", REEL_BENCH_KIND_PEER, "exact", 1080, peer_w, 300, 3);
+    add_series(r, "w1-1080", REEL_BENCH_KIND_PEER, "fast", 1080, fast_w, 300, 3);
+    /* A variant that failed has no runs: never the fastest. */
+    add_series(r, "w1-1080", REEL_BENCH_KIND_PEER, "broken", 1080, fast_w, 300, 0);
+    r->series[r->n_series - 1].failed = true;
+    snprintf(r->series[r->n_series - 1].note, sizeof(r->series[0].note), "exit status 1");
     add_series(r, "w1-1080", REEL_BENCH_KIND_FLOOR, "-", 1080, floor_w, 900, 3);
     add_series(r, "long-1080", REEL_BENCH_KIND_RENDER, "cpu", 1080, reel_w, 450, 1);
     struct reel_bench_ratio *q = &r->ratios[r->n_ratios++];
@@ -277,16 +283,40 @@ static void test_reports(void)
     q->target = 1.3;
     for (int i = 0; i < 3; i++)
         q->pairs[q->n++] = reel_w[i] / floor_w[i];
+    /* Both peer variants carry the target until the fastest is picked. */
+    const char *variants[] = {"exact", "fast"};
+    const double *variant_w[] = {peer_w, fast_w};
+    for (int v = 0; v < 2; v++) {
+        q = &r->ratios[r->n_ratios++];
+        snprintf(q->job, sizeof(q->job), "w1-1080");
+        snprintf(q->engine, sizeof(q->engine), "cpu");
+        snprintf(q->peer, sizeof(q->peer), "%s", variants[v]);
+        q->of_kind = REEL_BENCH_KIND_RENDER;
+        q->to_kind = REEL_BENCH_KIND_PEER;
+        q->target = 0.8;
+        for (int i = 0; i < 3; i++)
+            q->pairs[q->n++] = reel_w[i] / variant_w[v][i];
+    }
+    reel_bench_pick_fastest_peers(r);
+    CHECK(!r->series[1].is_fastest);
+    CHECK(r->series[2].is_fastest); /* fast: median 8.5 s against exact's 10 s */
+    CHECK(!r->series[3].is_fastest);
+    CHECK(!r->ratios[1].is_fastest && r->ratios[1].target == 0);
+    CHECK(r->ratios[2].is_fastest && r->ratios[2].target == 0.8);
+    CHECK(!r->ratios[0].is_fastest); /* the floor's */
 
     struct reel_bench_target t[16];
     int nt = reel_bench_targets(r, t, 16);
-    CHECK_INT_EQ(nt, 4); /* floor ratio, two 1080p RSS limits, long vs w1 */
+    CHECK_INT_EQ(nt, 5); /* floor ratio, fastest peer, two 1080p RSS limits, long vs w1 */
     CHECK_NEAR(t[0].value, 1.5, 1e-9);
     CHECK(!t[0].is_met);
-    CHECK(t[1].is_met);  /* 380 MB <= 400 */
-    CHECK(!t[2].is_met); /* long-1080 at 450 MB */
-    CHECK_NEAR(t[3].value, 450.0 / 380.0, 1e-9);
-    CHECK(!t[3].is_met);
+    CHECK_NEAR(t[1].value, 0.75, 1e-9); /* median of 6/8, 5/9, 7/8.5 */
+    CHECK(t[1].is_met);
+    CHECK_STR_EQ(t[1].what, "cpu w1-1080 wall time ÷ fastest FFmpeg CLI peer (fast)");
+    CHECK(t[2].is_met);  /* 380 MB <= 400 */
+    CHECK(!t[3].is_met); /* long-1080 at 450 MB */
+    CHECK_NEAR(t[4].value, 450.0 / 380.0, 1e-9);
+    CHECK(!t[4].is_met);
 
     char *md = NULL;
     size_t md_len = 0;
@@ -294,8 +324,13 @@ static void test_reports(void)
     reel_bench_report_markdown(mf, r);
     fclose(mf);
     CHECK(strstr(md, "| w1-1080 | reel cpu | 3 | 6.00 (5.00–7.00) |") != NULL);
-    CHECK(strstr(md, "| w1-1080 | ffmpeg CLI | 3 | 10.0 (10.0–10.0) |") != NULL);
+    CHECK(strstr(md, "| w1-1080 | ffmpeg CLI exact | 3 | 10.0 (10.0–10.0) |") != NULL);
+    CHECK(strstr(md, "| w1-1080 | ffmpeg CLI fast (fastest) | 3 | 8.50 (8.00–9.00) |") != NULL);
+    CHECK(strstr(md, "| w1-1080 | ffmpeg CLI broken | 0 | failed: exit status 1 |") != NULL);
     CHECK(strstr(md, "reel ÷ floor | 1.50 | 1.25–1.75 | 3 | ≤ 1.30: missed |") != NULL);
+    CHECK(strstr(md, "reel ÷ ffmpeg-cli exact | 0.60 | 0.50–0.70 | 3 | - |") != NULL);
+    CHECK(strstr(md, "reel ÷ ffmpeg-cli fast (fastest) | 0.75 | 0.56–0.82 | 3 | ≤ 0.80: met |") !=
+          NULL);
     CHECK(strstr(md, " encode |") != NULL); /* a stage column present in the data */
     CHECK(strstr(md, " mux |") == NULL);    /* and one that is not */
     free(md);
@@ -313,12 +348,27 @@ static void test_reports(void)
     cJSON *root = cJSON_Parse(buf);
     CHECK(root != NULL);
     const cJSON *series = cJSON_GetObjectItem(root, "series");
-    CHECK_INT_EQ(cJSON_GetArraySize(series), 4);
+    CHECK_INT_EQ(cJSON_GetArraySize(series), 6);
     const cJSON *first = cJSON_GetArrayItem(series, 0);
+    int fastest = 0;
+    for (int i = 0; i < cJSON_GetArraySize(series); i++) {
+        const cJSON *x = cJSON_GetArrayItem(series, i);
+        if (cJSON_IsTrue(cJSON_GetObjectItem(x, "fastest"))) {
+            fastest++;
+            CHECK_STR_EQ(cJSON_GetObjectItem(x, "variant")->valuestring, "fast");
+        }
+    }
+    CHECK_INT_EQ(fastest, 1);
+    const cJSON *rq = cJSON_GetArrayItem(cJSON_GetObjectItem(root, "ratios"), 2);
+    CHECK_STR_EQ(cJSON_GetObjectItem(rq, "peer_variant")->valuestring, "fast");
+    CHECK(cJSON_IsTrue(cJSON_GetObjectItem(rq, "fastest")));
+    CHECK(cJSON_IsTrue(cJSON_GetObjectItem(rq, "target_met")));
+    rq = cJSON_GetArrayItem(cJSON_GetObjectItem(root, "ratios"), 1);
+    CHECK(cJSON_GetObjectItem(rq, "target") == NULL);
     const cJSON *wall = cJSON_GetObjectItem(cJSON_GetObjectItem(first, "summary"), "wall_s");
     CHECK_NEAR(cJSON_GetObjectItem(wall, "median")->valuedouble, 6, 1e-9);
     CHECK_INT_EQ(cJSON_GetArraySize(cJSON_GetObjectItem(first, "runs")), 3);
-    CHECK_INT_EQ(cJSON_GetArraySize(cJSON_GetObjectItem(root, "targets")), 4);
+    CHECK_INT_EQ(cJSON_GetArraySize(cJSON_GetObjectItem(root, "targets")), 5);
     cJSON_Delete(root);
 
     snprintf(path, sizeof(path), "%s/r.svg", tmpdir);
@@ -334,7 +384,8 @@ static void test_reports(void)
     int rects = 0;
     for (const char *p = buf; (p = strstr(p, "<rect")); p++)
         rects++;
-    CHECK_INT_EQ(rects, 1 + 4); /* background + one bar per series */
+    CHECK_INT_EQ(rects, 1 + 5); /* background + one bar per series with runs */
+    CHECK(strstr(buf, ">ffmpeg CLI fast (fastest)<") != NULL);
     CHECK(strstr(buf, ">long-1080<") != NULL);
     CHECK(reel_bench_report_svg("/nonexistent/dir/x.svg", r, &err) < 0);
     free(r);
