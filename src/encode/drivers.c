@@ -32,6 +32,13 @@ struct drv_priv {
     AVFrame *tmp; /* vaapi upload target, gif palette frame */
 };
 
+/*
+ * Above this many pixels a frame, libx264 runs its lookahead on the encoding thread instead of a
+ * thread of its own (sync-lookahead=0). The stream is the same bit for bit; what changes is
+ * memory: the lookahead thread buffers frames of its own, about 95 MB at 3840x2160.
+ */
+#define LOOKAHEAD_THREAD_MAX_PIXELS 4000000L
+
 static const char *x264_preset(enum reel_preset p)
 {
     switch (p) {
@@ -158,6 +165,8 @@ static int open_x26x(struct reel_encoder *enc, const struct reel_enc_cfg *cfg, s
     av_dict_set(&opts, "preset", x264_preset(cfg->preset), 0);
     if (enc->ops->codec == REEL_CODEC_HEVC)
         av_dict_set(&opts, "x265-params", "log-level=error", 0);
+    else if ((long)cfg->width * cfg->height > LOOKAHEAD_THREAD_MAX_PIXELS)
+        av_dict_set(&opts, "x264-params", "sync-lookahead=0", 0);
     ret = open_ctx(enc, &opts, err);
     av_dict_free(&opts);
     enc->pix_fmt = AV_PIX_FMT_YUV420P;

@@ -20,9 +20,10 @@
 #include "timeline/parse.h"
 
 #define QUEUE_CAP 4
-/* Frames queued for the encoder are kept under about this many bytes, but at least two frames
- * deep: the encoder keeps its own frames for lookahead and threads, so a shallow queue in front
- * of it costs no speed, and at 3840x2160 each frame is 12 MB. */
+/* Frames queued for the encoder are kept under about this many bytes, and at least one: the
+ * encoder thread holds the frame it is encoding and the encoder its own frames for lookahead and
+ * threads, so a shallow queue in front of it costs no speed, and at 3840x2160 each frame is
+ * 12 MB. */
 #define QUEUE_BYTES (16u << 20)
 
 /* ---- bounded frame queue between the render and encoder threads ---- */
@@ -42,7 +43,7 @@ static int queue_depth(int w, int h)
 {
     size_t frame = (size_t)w * (size_t)h * 3 / 2;
     size_t n = frame ? QUEUE_BYTES / frame : QUEUE_CAP;
-    return n < 2 ? 2 : (n > QUEUE_CAP ? QUEUE_CAP : (int)n);
+    return n < 1 ? 1 : (n > QUEUE_CAP ? QUEUE_CAP : (int)n);
 }
 
 static void fq_init(struct frame_queue *q, int cap)
