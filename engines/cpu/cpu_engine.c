@@ -440,7 +440,8 @@ static int prepare_video(struct reel_engine *eng, const struct reel_timeline *tl
     if (!path)
         return reel_err_set(&eng->err, REEL_EASSET_NOT_FOUND, l->path, "video layer has no source");
     struct reel_video_source_opts vo = {.no_deinterlace = l->no_deinterlace,
-                                        .hwdec = eng->cfg.hwdec};
+                                        .hwdec = eng->cfg.hwdec,
+                                        .gpu_index = eng->cfg.gpu_index + 1};
     int ret =
         reel_video_source_open_opts(path, eng->cfg.threads, &vo, eng->log, &ly->vs, &eng->err);
     if (ret < 0)

@@ -5,6 +5,7 @@
  * decoded after it, which tells whether a later query still maps to the current frame. Timestamps
  * are converted once to microseconds from the stream's start, so callers never see time bases.
  */
+#include <dlfcn.h>
 #include <errno.h>
 #include <glob.h>
 #include <math.h>
@@ -82,6 +83,7 @@ struct reel_video_source {
     enum AVPixelFormat hw_fmt;
     enum AVHWDeviceType hw_type;
     char hw_device[64]; /* VAAPI render node path; empty for CUDA */
+    int gpu_index;      /* which GPU's device, -1 = any */
     AVFrame *hw_sw;     /* a frame transferred from the device */
     struct SwsContext *hw_sws;
 };
@@ -471,9 +473,10 @@ static void add_why(char *why, size_t cap, const char *fmt, const char *a, const
     snprintf(why + n, cap - n, fmt, a, b);
 }
 
-/* Try to open a device of type t for codec: VAAPI on each render node, CUDA when the NVIDIA
- * driver's control device exists (so that its absence costs no library load and no error line).
- * Returns the device or NULL with the reason appended to why. */
+/* Try to open a device of type t for codec: VAAPI on the GPU's render node (gpu_index N:
+ * renderD(128 + N), as the encoder does; -1: each node in turn), CUDA on GPU gpu_index (-1: the
+ * first) when the NVIDIA driver's control device and library exist, so that their absence costs
+ * no error line. Returns the device or NULL with the reason appended to why. */
 static AVBufferRef *try_device(struct reel_video_source *vs, const AVCodec *codec,
                                enum AVHWDeviceType t, char *why, size_t cap)
 {
@@ -489,7 +492,15 @@ static AVBufferRef *try_device(struct reel_video_source *vs, const AVCodec *code
             add_why(why, cap, "%s: %s", tname, "no NVIDIA device (/dev/nvidiactl)");
             return NULL;
         }
-        int ret = av_hwdevice_ctx_create(&ref, t, NULL, NULL, 0);
+        void *lib = dlopen("libcuda.so.1", RTLD_LAZY | RTLD_LOCAL);
+        if (!lib) {
+            add_why(why, cap, "%s: %s", tname, "the NVIDIA driver library libcuda.so.1 is missing");
+            return NULL;
+        }
+        dlclose(lib);
+        char gpu[16];
+        snprintf(gpu, sizeof(gpu), "%d", vs->gpu_index);
+        int ret = av_hwdevice_ctx_create(&ref, t, vs->gpu_index >= 0 ? gpu : NULL, NULL, 0);
         if (ret < 0) {
             av_strerror(ret, err, sizeof(err));
             add_why(why, cap, "%s: %s", tname, err);
@@ -498,9 +509,12 @@ static AVBufferRef *try_device(struct reel_video_source *vs, const AVCodec *code
         vs->hw_device[0] = '\0';
         return ref;
     }
+    char node[32] = "/dev/dri/renderD*";
+    if (vs->gpu_index >= 0)
+        snprintf(node, sizeof(node), "/dev/dri/renderD%d", 128 + vs->gpu_index);
     glob_t g;
-    if (glob("/dev/dri/renderD*", 0, NULL, &g) != 0) {
-        add_why(why, cap, "%s: %s", tname, "no render node (/dev/dri/renderD*)");
+    if (glob(node, 0, NULL, &g) != 0) {
+        add_why(why, cap, "%s: no render node (%s)", tname, node);
         return NULL;
     }
     for (size_t i = 0; i < g.gl_pathc && !ref; i++) {
@@ -695,6 +709,7 @@ int reel_video_source_open_opts(const char *path, int threads,
     vs->threads = threads;
     vs->no_deinterlace = opts && opts->no_deinterlace;
     vs->hw_allowed = !opts || !opts->hwdec || strcmp(opts->hwdec, "none") != 0;
+    vs->gpu_index = opts && opts->gpu_index > 0 ? opts->gpu_index - 1 : -1;
     vs->skip_off = opts && opts->no_skip;
     vs->want_us = vs->last_query_us = INT64_MIN;
     vs->hw_fmt = AV_PIX_FMT_NONE;

@@ -32,6 +32,9 @@ struct reel_video_source_opts {
      * takes the codec and profile, else in software, saying why in one info line; "none":
      * software only. Frames come out in the pixel format the software decoder gives. */
     const char *hwdec;
+    /* With hwdec: the GPU to decode on plus one (--gpu N gives N + 1, so that zero, the default,
+     * means any: the first VAAPI render node that opens, CUDA's first GPU). */
+    int gpu_index;
     /* Decode every frame. By default, once queries come at a steady step longer than a frame
      * (a 60 fps clip in a 30 fps job), frames no query will show and no other frame refers to
      * are not decoded; the frames shown are the same either way. */
