@@ -9,11 +9,14 @@
 #   exact   the graph below as first written: the reference for the picture check.
 #   fast    the fastest command found for the same output: the inputs are cut at the demuxer
 #           (-t 6 on clip A, -t 5 on clip B) so nothing past what is used is read or decoded,
-#           the logo PNG is decoded once and repeated by the loop filter (the image demuxer with
-#           -loop 1 decodes it again for every frame), and the filter graph gets two slice
-#           threads (-filter_complex_threads 2) for overlay and scale.
-#   Kept for measuring by hand (not in --list): demux-trim, logo-once and threads, each one of
-#   fast's changes alone.
+#           and the logo PNG is decoded once and repeated by the loop filter (the image demuxer
+#           with -loop 1 decodes it again for every frame).
+#   Kept for measuring by hand (not in --list): demux-trim and logo-once (each of fast's
+#   changes alone), threads and filter1 (-filter_complex_threads 2 or 1 instead of FFmpeg's
+#   automatic count), dec1 and dec2 (-threads 1 or 2 for each clip's decoder instead of
+#   automatic). None beat the automatic thread counts by more than the noise, so fast keeps them;
+#   dec1 and dec2 also change the sound after 5.95 s (amix, when clip A's sound ends, depends on
+#   the order frames arrive in), so they are not the same job.
 #
 # The picture, as in the job:
 #   clip A for 6 s, then clip B (from its start) fading in over A from 5 s to 6 s (xfade);
@@ -66,16 +69,19 @@ case "$h" in
 esac
 
 # What each variant changes: input cuts, how the logo is read, filter threads, blend format.
-demux_trim=0 logo_once=0 fthreads=0
+demux_trim=0 logo_once=0 fthreads=0 dthreads=0
 case "$variant" in
 exact) ;;
-fast) demux_trim=1 logo_once=1 fthreads=2 ;;
+fast) demux_trim=1 logo_once=1 ;;
 demux-trim) demux_trim=1 ;;
 logo-once) logo_once=1 ;;
 threads) fthreads=2 ;;
+filter1) fthreads=1 ;;
+dec1) dthreads=1 ;;
+dec2) dthreads=2 ;;
 *)
     echo "bench/peer/w1.sh: unknown --variant '$variant' (exact, fast, demux-trim, logo-once," \
-        "threads)" >&2
+        "threads, filter1, dec1, dec2)" >&2
     exit 2
     ;;
 esac
@@ -95,6 +101,10 @@ if [ $demux_trim = 1 ]; then
 else
     in_a=""
     in_b=""
+fi
+if [ "$dthreads" -gt 0 ]; then
+    in_a="$in_a -threads $dthreads"
+    in_b="$in_b -threads $dthreads"
 fi
 if [ $logo_once = 1 ]; then
     # One decoded picture, repeated 300 times at 30 fps (frame N at N/30 s).
