@@ -20,6 +20,7 @@
 #include <string.h>
 
 #include "engines/cpu/compose.h"
+#include "engines/cpu/compose_simd.h"
 
 static int clampi(int v, int lo, int hi)
 {
@@ -207,6 +208,12 @@ static void fast_span(uint8_t *dst, const uint8_t *tex, const uint8_t *solid, in
         }
         return;
     }
+    reel_cpu_kernels()->over_span(dst, tex, n, q);
+}
+
+/* dst = s over dst, s = src scaled by q / 65536 (the C reference of over_span). */
+static void over_span_c(uint8_t *dst, const uint8_t *tex, int n, uint32_t q)
+{
     if (q >= 65536) {
         for (int x = 0; x < n; x++) {
             uint32_t w = load32(tex + 4 * x);
@@ -299,13 +306,6 @@ static inline uint32_t sample_x(const struct reel_cpu_draw *d, const struct samp
     return pack_lanes(rb, ga);
 }
 
-static inline uint8_t alpha_of(uint32_t w)
-{
-    uint8_t b[4];
-    memcpy(b, &w, 4);
-    return b[3];
-}
-
 /* Columns of a row handled at a time by the span functions (stack buffers of this many words). */
 #define SPAN 256
 
@@ -326,6 +326,54 @@ static bool narrow_to_box(double k, double c, double len, double half, int *x0, 
     if (p1 < *x1 - 2.0)
         *x1 = (int)fmax(ceil(p1 - 0.5) + 1.0, (double)*x0);
     return *x0 < *x1;
+}
+
+/* One pixel of a general row: the source word, 0 where the layer does not reach. */
+static inline uint32_t general_px(const struct reel_cpu_draw *d, const struct reel_cpu_row *r,
+                                  int x)
+{
+    const struct reel_affine *m = &d->inv;
+    double px = x + 0.5;
+    double u = m->a * px + r->bu, v = m->d * px + r->bv;
+    /* Inside the box by half a pixel or more the coverage is exactly 1 (0.5 g / g is exact), so
+     * the division is only needed along the edge. */
+    double eu = u < d->bw - u ? u : d->bw - u;
+    double cu = eu >= r->half_gu ? 1.0 : eu / d->grad_u + 0.5;
+    if (!(cu > 0.0))
+        return 0;
+    double cv = r->is_upright ? r->cv_row : (v < d->bh - v ? v : d->bh - v) / d->grad_v + 0.5;
+    if (!(cv > 0.0))
+        return 0;
+    double f = d->alpha * (cu < 1.0 ? cu : 1.0) * (cv < 1.0 ? cv : 1.0);
+    if (d->n_masks)
+        f *= mask_factor(d, px, r->py);
+    uint32_t q = quantise(f);
+    if (!q)
+        return 0;
+    if (d->data) {
+        struct sample_rows sr = {r->r0, r->r1, r->wy, r->iwy};
+        if (!r->is_upright)
+            sample_rows_at(d, v, &sr);
+        uint32_t w = sample_x(d, &sr, u);
+        return w ? scale_word(w, q) : 0;
+    }
+    uint32_t a;
+    return scale_px(d->solid, q, &a);
+}
+
+uint32_t reel_cpu_general_px(const struct reel_cpu_draw *d, const struct reel_cpu_row *r, int x)
+{
+    return general_px(d, r, x);
+}
+
+static void general_row_c(const struct reel_cpu_draw *d, const struct reel_cpu_row *r, int x0,
+                          int x1, uint32_t *out)
+{
+    for (int x = x0; x < x1; x++) {
+        uint32_t w = general_px(d, r, x);
+        if (w)
+            out[x - x0] = w;
+    }
 }
 
 /*
@@ -365,53 +413,36 @@ static bool row_source(const struct reel_cpu_draw *d, int y, int xa, int xb, uin
         return true;
     }
     const struct reel_affine *m = &d->inv;
-    double bu = m->b * py + m->c, bv = m->e * py + m->f;
-    struct sample_rows sr = {0};
-    /* Without rotation v is the same along the row: its coverage and texture rows once. */
-    bool is_upright = m->d == 0.0;
-    double half_gu = 0.5 * d->grad_u;
-    double cv_row = 0.0;
-    if (is_upright) {
-        cv_row = (bv < d->bh - bv ? bv : d->bh - bv) / d->grad_v + 0.5;
-        if (!(cv_row > 0.0))
+    struct reel_cpu_row r = {
+        .py = py,
+        .bu = m->b * py + m->c,
+        .bv = m->e * py + m->f,
+        .half_gu = 0.5 * d->grad_u,
+        /* Without rotation v is the same along the row: its coverage and texture rows once. */
+        .is_upright = m->d == 0.0,
+    };
+    if (r.is_upright) {
+        r.cv_row = (r.bv < d->bh - r.bv ? r.bv : d->bh - r.bv) / d->grad_v + 0.5;
+        if (!(r.cv_row > 0.0))
             return false;
-        if (d->data)
-            sample_rows_at(d, bv, &sr);
+        if (d->data) {
+            struct sample_rows sr;
+            sample_rows_at(d, r.bv, &sr);
+            r.r0 = sr.r0;
+            r.r1 = sr.r1;
+            r.wy = sr.wy;
+            r.iwy = sr.iwy;
+        }
     }
     /* Only pixels whose centre maps inside the box widened by half a pixel have coverage: u and
      * v are linear along the row, so that is one interval of x (taken a pixel wider; every pixel
      * in it is still tested). */
-    if (!narrow_to_box(m->a, bu, d->bw, half_gu, &x0, &x1) ||
-        !narrow_to_box(m->d, bv, d->bh, 0.5 * d->grad_v, &x0, &x1))
+    if (!narrow_to_box(m->a, r.bu, d->bw, r.half_gu, &x0, &x1) ||
+        !narrow_to_box(m->d, r.bv, d->bh, 0.5 * d->grad_v, &x0, &x1))
         return false;
-    for (int x = x0; x < x1; x++) {
-        double px = x + 0.5;
-        double u = m->a * px + bu, v = m->d * px + bv;
-        /* Inside the box by half a pixel or more the coverage is exactly 1 (0.5 g / g is exact),
-         * so the division is only needed along the edge. */
-        double eu = u < d->bw - u ? u : d->bw - u;
-        double cu = eu >= half_gu ? 1.0 : eu / d->grad_u + 0.5;
-        if (!(cu > 0.0))
-            continue;
-        double cv = is_upright ? cv_row : (v < d->bh - v ? v : d->bh - v) / d->grad_v + 0.5;
-        if (!(cv > 0.0))
-            continue;
-        double f = d->alpha * (cu < 1.0 ? cu : 1.0) * (cv < 1.0 ? cv : 1.0);
-        if (d->n_masks)
-            f *= mask_factor(d, px, py);
-        uint32_t q = quantise(f);
-        if (!q)
-            continue;
-        if (d->data) {
-            if (!is_upright)
-                sample_rows_at(d, v, &sr);
-            uint32_t w = sample_x(d, &sr, u);
-            if (w)
-                out[x - xa] = scale_word(w, q);
-        } else {
-            out[x - xa] = scale_px(d->solid, q, &a);
-        }
-    }
+    /* Masks are evaluated per pixel in C; everything else goes through the chosen kernels. */
+    const struct reel_cpu_kernels *k = d->n_masks ? &reel_cpu_kernels_c : reel_cpu_kernels();
+    k->general_row(d, &r, x0, x1, out + (x0 - xa));
     return true;
 }
 
@@ -420,15 +451,11 @@ static void draw_row_spans(const struct reel_cpu_canvas *c, const struct reel_cp
 {
     uint8_t *row = c->data + (size_t)y * c->stride;
     uint32_t src[SPAN];
+    const struct reel_cpu_kernels *k = reel_cpu_kernels();
     for (int xa = d->x0; xa < d->x1; xa += SPAN) {
         int xb = xa + SPAN < d->x1 ? xa + SPAN : d->x1;
-        if (!row_source(d, y, xa, xb, src))
-            continue;
-        for (int x = xa; x < xb; x++) {
-            uint32_t w = src[x - xa];
-            if (w)
-                store32(row + 4 * x, over(w, alpha_of(w), load32(row + 4 * x)));
-        }
+        if (row_source(d, y, xa, xb, src))
+            k->over_span(row + 4 * xa, (const uint8_t *)src, xb - xa, 65536);
     }
 }
 
@@ -503,6 +530,22 @@ static inline void over_uv(const uint32_t w[4], uint8_t *u, uint8_t *v)
     *v = clamp_u8((av + 131072) >> 18);
 }
 
+static void over_y_row_c(uint8_t *o, const uint32_t *src, int n)
+{
+    for (int x = 0; x < n; x++)
+        if (src[x])
+            o[x] = over_y(src[x], o[x]);
+}
+
+static void over_uv_row_c(uint8_t *ou, uint8_t *ov, const uint32_t *s0, const uint32_t *s1, int n)
+{
+    for (int i = 0; i < n; i++) {
+        uint32_t block[4] = {s0[2 * i], s0[2 * i + 1], s1[2 * i], s1[2 * i + 1]};
+        if (block[0] | block[1] | block[2] | block[3])
+            over_uv(block, &ou[i], &ov[i]);
+    }
+}
+
 void reel_cpu_rgba_to_yuv(const uint8_t rgba[4], uint8_t yuv[3])
 {
     uint32_t w = load32(rgba);
@@ -536,6 +579,11 @@ static void lerp_span(uint8_t *dst, const uint8_t *src, int n, uint32_t q)
         memcpy(dst, src, (size_t)n);
         return;
     }
+    reel_cpu_kernels()->lerp_row(dst, src, n, q);
+}
+
+static void lerp_row_c(uint8_t *dst, const uint8_t *src, int n, uint32_t q)
+{
     uint32_t iq = 65536 - q;
     for (int i = 0; i < n; i++)
         dst[i] = (uint8_t)((src[i] * q + dst[i] * iq + 32768) >> 16);
@@ -613,6 +661,7 @@ static void yuv_rgba_rows(const struct reel_cpu_yuv_canvas *c, const struct reel
     if (xe > c->width)
         xe = c->width;
     uint32_t src[2][SPAN];
+    const struct reel_cpu_kernels *k = reel_cpu_kernels();
     for (int y = ys; y < ye; y += 2) {
         for (int xa = xs; xa < xe; xa += SPAN) {
             int xb = xa + SPAN < xe ? xa + SPAN : xe;
@@ -624,21 +673,13 @@ static void yuv_rgba_rows(const struct reel_cpu_yuv_canvas *c, const struct reel
                 any |= has;
                 if (!has)
                     continue;
-                uint8_t *o = c->data[0] + (size_t)(y + r) * c->stride[0];
-                for (int x = xa; x < xb; x++)
-                    if (src[r][x - xa])
-                        o[x] = over_y(src[r][x - xa], o[x]);
+                k->over_y_row(c->data[0] + (size_t)(y + r) * c->stride[0] + xa, src[r], xb - xa);
             }
             if (!any)
                 continue;
-            uint8_t *ou = c->data[1] + (size_t)(y / 2) * c->stride[1];
-            uint8_t *ov = c->data[2] + (size_t)(y / 2) * c->stride[2];
-            for (int x = xa; x < xb; x += 2) {
-                int i = x - xa;
-                uint32_t block[4] = {src[0][i], src[0][i + 1], src[1][i], src[1][i + 1]};
-                if (block[0] | block[1] | block[2] | block[3])
-                    over_uv(block, &ou[x / 2], &ov[x / 2]);
-            }
+            k->over_uv_row(c->data[1] + (size_t)(y / 2) * c->stride[1] + xa / 2,
+                           c->data[2] + (size_t)(y / 2) * c->stride[2] + xa / 2, src[0], src[1],
+                           (xb - xa) / 2);
         }
     }
 }
@@ -681,3 +722,12 @@ void reel_cpu_unpremultiply_row(uint8_t *row, int width)
         }
     }
 }
+
+const struct reel_cpu_kernels reel_cpu_kernels_c = {
+    .level = REEL_CPU_SIMD_C,
+    .general_row = general_row_c,
+    .over_span = over_span_c,
+    .over_y_row = over_y_row_c,
+    .over_uv_row = over_uv_row_c,
+    .lerp_row = lerp_row_c,
+};

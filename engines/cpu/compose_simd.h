@@ -1,0 +1,75 @@
+/*
+ * The compositor's inner loops, in one table per instruction-set level: the plain C reference
+ * (compose.c) and, on x86-64, SSE4.1 and AVX2 versions (compose_x86.c) that give exactly the
+ * same bytes. The level is chosen once, at first use, from what the CPU supports, or forced lower
+ * with REEL_SIMD=c|sse4.1|avx2 (docs/engines.md).
+ */
+#ifndef REEL_ENGINES_CPU_COMPOSE_SIMD_H
+#define REEL_ENGINES_CPU_COMPOSE_SIMD_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "engines/cpu/compose.h"
+
+enum reel_cpu_simd {
+    REEL_CPU_SIMD_C = 0,
+    REEL_CPU_SIMD_SSE41 = 1,
+    REEL_CPU_SIMD_AVX2 = 2,
+};
+
+/*
+ * One row of the general path (scaled or rotated, no masks), as row_source in compose.c sets it
+ * up: pixel centres (x + 0.5, py), box position (u, v) = (a px + bu, d px + bv).
+ */
+struct reel_cpu_row {
+    double py, bu, bv;
+    double half_gu;
+    /* Upright (inv.d == 0): v, its coverage and the texture row pair are the row's. */
+    bool is_upright;
+    double cv_row;
+    const uint8_t *r0, *r1;
+    uint32_t wy, iwy;
+};
+
+struct reel_cpu_kernels {
+    enum reel_cpu_simd level;
+    /* The source words (s of "over") of pixels [x0, x1) of a general row into out[0..x1-x0);
+     * pixels the layer does not reach are left as they are (the caller cleared them). */
+    void (*general_row)(const struct reel_cpu_draw *d, const struct reel_cpu_row *r, int x0, int x1,
+                        uint32_t *out);
+    /* dst = s over dst for n RGBA pixels, s = src scaled by q / 65536 (q in 1..65536). */
+    void (*over_span)(uint8_t *dst, const uint8_t *src, int n, uint32_t q);
+    /* Luma of n source words over the luma row y. */
+    void (*over_y_row)(uint8_t *y, const uint32_t *src, int n);
+    /* Chroma of n 2x2 blocks (words s0[2i], s0[2i+1], s1[2i], s1[2i+1]) over u[i], v[i]. */
+    void (*over_uv_row)(uint8_t *u, uint8_t *v, const uint32_t *s0, const uint32_t *s1, int n);
+    /* dst = (src q + dst (65536 - q) + 32768) >> 16 over n bytes, q in 1..65535. */
+    void (*lerp_row)(uint8_t *dst, const uint8_t *src, int n, uint32_t q);
+};
+
+/* The table in use (chosen at first call). */
+const struct reel_cpu_kernels *reel_cpu_kernels(void);
+
+/* The best level this CPU runs. */
+enum reel_cpu_simd reel_cpu_simd_best(void);
+
+/* Use level l from now on (capped at the best level); returns the level in force. For tests and
+ * benchmarks: call it while no draw is running. */
+enum reel_cpu_simd reel_cpu_simd_force(enum reel_cpu_simd l);
+
+/* "c", "sse4.1" or "avx2". */
+const char *reel_cpu_simd_name(enum reel_cpu_simd l);
+
+/* The C reference, and a general-row pixel for the SIMD versions' rare lanes (far outside the
+ * texture, where the C conversion of an out-of-range weight decides the result). */
+extern const struct reel_cpu_kernels reel_cpu_kernels_c;
+uint32_t reel_cpu_general_px(const struct reel_cpu_draw *d, const struct reel_cpu_row *r, int x);
+
+#if defined(__x86_64__) || defined(__i386__)
+#define REEL_CPU_HAVE_X86 1
+extern const struct reel_cpu_kernels reel_cpu_kernels_sse41;
+extern const struct reel_cpu_kernels reel_cpu_kernels_avx2;
+#endif
+
+#endif
