@@ -71,7 +71,12 @@ die() {
 }
 [ -x "$reel" ] || die "no reel binary at $reel (build it, or give --reel PATH)"
 command -v python3 >/dev/null 2>&1 || die "python3 is needed to read reel's JSON stats"
-command -v ffmpeg >/dev/null 2>&1 || die "the ffmpeg command is needed for the bench media"
+# The ffmpeg command makes the media (--quick, or bench/media missing); reel itself needs none.
+have_ffmpeg=0
+command -v ffmpeg >/dev/null 2>&1 && have_ffmpeg=1
+need_ffmpeg() {
+    [ $have_ffmpeg = 1 ] || die "the ffmpeg command is needed to generate $1 (apt-get install ffmpeg)"
+}
 
 tmp="$(mktemp -d "${TMPDIR:-/tmp}/reel-gpu-bench.XXXXXX")"
 trap 'rm -rf "$tmp"' EXIT INT TERM
@@ -121,6 +126,7 @@ fi
 jobs="w1-1080 layers-1080"
 quick_s=0.1
 if [ $quick = 1 ]; then
+    need_ffmpeg "the small media of --quick"
     # Small stand-ins for the suite's media, at the same sizes and names (1 s clips).
     media="$tmp/media"
     mkdir -p "$media/clips" "$media/images"
@@ -166,6 +172,7 @@ else
     media="$here/media"
     for f in clips/a-1080.mp4 clips/b-1080.mp4 images/logo.png images/star.png; do
         if [ ! -s "$media/$f" ]; then
+            need_ffmpeg "the bench media ($media)"
             echo "bench/gpu.sh: generating the bench media (once; a few minutes)" >&2
             sh "$here/gen-media.sh" "$media" >>"$log" 2>&1 || die "bench/gen-media.sh failed"
             break
@@ -244,7 +251,9 @@ mkdir -p "$(dirname "$out")"
     echo "- GL renderer: $renderer"
     echo "- EGL: $chosen"
     echo "- CPU: $cpu, $cores cores"
-    echo "- reel: $("$reel" --version 2>/dev/null | head -n 1 || echo '?'); $(ffmpeg -hide_banner -version | head -n 1)"
+    ffv="no ffmpeg command"
+    [ $have_ffmpeg = 0 ] || ffv="$(ffmpeg -hide_banner -version | head -n 1)"
+    echo "- reel: $("$reel" --version 2>/dev/null | head -n 1 || echo '?'); $ffv"
     if [ $software = 1 ]; then
         echo
         echo "**NOTE: $note.**"
