@@ -823,6 +823,9 @@ static int seek_for(struct reel_video_source *vs, int64_t source_us, struct reel
 /* Learn the step between queries: set when the last two forward steps agree (to rounding). */
 static void learn_step(struct reel_video_source *vs, int64_t t)
 {
+    /* The same time again (a frame decoded ahead, then asked for) says nothing new. */
+    if (t == vs->last_query_us)
+        return;
     int64_t d = vs->last_query_us != INT64_MIN ? t - vs->last_query_us : 0;
     if (d > 0 && vs->last_delta_us > 0 && llabs(d - vs->last_delta_us) <= 2)
         vs->step_us = d < vs->last_delta_us ? d : vs->last_delta_us;
