@@ -161,7 +161,7 @@ quads sdr2020.mp4 sdr2020 "-color_primaries bt2020 -color_trc bt2020-10 -colorsp
   "${sdr2020[@]}" || fail "cannot make sdr2020.mp4"
 frame sdr2020 0.05 "$(video_job sdr2020.mp4)" &&
   pixel_cases sdr2020 sdr2020 "${sdr2020[@]}" 3
-# The same #C04020 stated once more as the issue reports it (drawn about #9F522F unconverted).
+# #C04020 once more on its own: a BT.2020 source drawn without conversion comes out about #9F522F.
 [ -f "$dir/sdr2020.$engine.png" ] && expect sdr2020 160 90 "192 64 32" 3 "BT.2020 #C04020"
 
 c170m=("0 255 0" "255 0 0" "0 0 255" "128 128 128")
