@@ -476,25 +476,7 @@ void reel_cpu_draw_rows(const struct reel_cpu_canvas *c, const struct reel_cpu_d
 
 /* ---- YUV 4:2:0 canvas ---- */
 
-/*
- * BT.709 limited range in 16-bit fixed point, for premultiplied R'G'B' and alpha in 0..255:
- *   Y  = 16 a/255 + 219/255 (0.2126 r + 0.7152 g + 0.0722 b)                 + Y_dst (255 - a)/255
- *   Cb = 128 a/255 + 224/255 (-0.2126 r - 0.7152 g + 0.9278 b) / 1.8556      + Cb_dst (255 - a)/255
- *   Cr = 128 a/255 + 224/255 (0.7874 r - 0.7152 g - 0.0722 b) / 1.5748       + Cr_dst (255 - a)/255
- * Each row of coefficients is rounded so that it sums exactly to the value for white (219/255 for
- * Y, 0 for Cb and Cr): greys stay neutral and white is exactly 235. 65536/255 is taken as 257.
- */
-enum {
-    YR = 11966,
-    YG = 40254,
-    YB = 4064,
-    UR = -6596,
-    UG = -22189,
-    UB = 28785,
-    VR = 28784,
-    VG = -26145,
-    VB = -2639,
-};
+/* The BT.709 coefficients (REEL_CPU_Y*, U*, V*) are in compose_simd.h. */
 
 static inline uint8_t clamp_u8(int32_t v)
 {
@@ -506,8 +488,8 @@ static inline uint8_t over_y(uint32_t w, uint32_t yd)
 {
     uint8_t p[4];
     memcpy(p, &w, 4);
-    int32_t acc =
-        YR * p[0] + YG * p[1] + YB * p[2] + (int32_t)((16 * p[3] + yd * (255 - p[3])) * 257);
+    int32_t acc = REEL_CPU_YR * p[0] + REEL_CPU_YG * p[1] + REEL_CPU_YB * p[2] +
+                  (int32_t)((16 * p[3] + yd * (255 - p[3])) * 257);
     return clamp_u8((acc + 32768) >> 16);
 }
 
@@ -524,8 +506,10 @@ static inline void over_uv(const uint32_t w[4], uint8_t *u, uint8_t *v)
         sa += p[3];
     }
     int32_t keep = 1020 - sa;
-    int32_t au = UR * sr + UG * sg + UB * sb + (128 * sa + *u * keep) * 257;
-    int32_t av = VR * sr + VG * sg + VB * sb + (128 * sa + *v * keep) * 257;
+    int32_t au =
+        REEL_CPU_UR * sr + REEL_CPU_UG * sg + REEL_CPU_UB * sb + (128 * sa + *u * keep) * 257;
+    int32_t av =
+        REEL_CPU_VR * sr + REEL_CPU_VG * sg + REEL_CPU_VB * sb + (128 * sa + *v * keep) * 257;
     *u = clamp_u8((au + 131072) >> 18);
     *v = clamp_u8((av + 131072) >> 18);
 }

@@ -12,6 +12,26 @@
 
 #include "engines/cpu/compose.h"
 
+/*
+ * BT.709 limited range in 16-bit fixed point, for premultiplied R'G'B' and alpha in 0..255:
+ *   Y  = 16 a/255 + 219/255 (0.2126 r + 0.7152 g + 0.0722 b)                 + Y_dst (255 - a)/255
+ *   Cb = 128 a/255 + 224/255 (-0.2126 r - 0.7152 g + 0.9278 b) / 1.8556      + Cb_dst (255 - a)/255
+ *   Cr = 128 a/255 + 224/255 (0.7874 r - 0.7152 g - 0.0722 b) / 1.5748       + Cr_dst (255 - a)/255
+ * Each row of coefficients is rounded so that it sums exactly to the value for white (219/255 for
+ * Y, 0 for Cb and Cr): greys stay neutral and white is exactly 235. 65536/255 is taken as 257.
+ */
+enum {
+    REEL_CPU_YR = 11966,
+    REEL_CPU_YG = 40254,
+    REEL_CPU_YB = 4064,
+    REEL_CPU_UR = -6596,
+    REEL_CPU_UG = -22189,
+    REEL_CPU_UB = 28785,
+    REEL_CPU_VR = 28784,
+    REEL_CPU_VG = -26145,
+    REEL_CPU_VB = -2639,
+};
+
 enum reel_cpu_simd {
     REEL_CPU_SIMD_C = 0,
     REEL_CPU_SIMD_SSE41 = 1,

@@ -25,19 +25,6 @@
 #define SSE41 __attribute__((target("sse4.1")))
 #define AVX2 __attribute__((target("avx2")))
 
-/* BT.709 coefficients, as in compose.c. */
-enum {
-    YR = 11966,
-    YG = 40254,
-    YB = 4064,
-    UR = -6596,
-    UG = -22189,
-    UB = 28785,
-    VR = 28784,
-    VG = -26145,
-    VB = -2639,
-};
-
 static inline uint32_t word_of(const uint8_t p[4])
 {
     uint32_t v;
@@ -283,11 +270,12 @@ SSE41 static void over_span_sse41(uint8_t *dst, const uint8_t *src, int n, uint3
 SSE41 static inline __m128i over_y4(__m128i w, __m128i yd)
 {
     const __m128i m = _mm_set1_epi32(0x00FF00FF), b8 = _mm_set1_epi32(0xFF);
-    __m128i rb = _mm_madd_epi16(_mm_and_si128(w, m), _mm_set1_epi32(YR | YB << 16));
+    __m128i rb =
+        _mm_madd_epi16(_mm_and_si128(w, m), _mm_set1_epi32(REEL_CPU_YR | REEL_CPU_YB << 16));
     __m128i g = _mm_and_si128(_mm_srli_epi32(w, 8), b8), a = _mm_srli_epi32(w, 24);
     __m128i keep = _mm_add_epi32(_mm_slli_epi32(a, 4),
                                  _mm_mullo_epi32(yd, _mm_sub_epi32(_mm_set1_epi32(255), a)));
-    __m128i acc = _mm_add_epi32(rb, _mm_mullo_epi32(g, _mm_set1_epi32(YG)));
+    __m128i acc = _mm_add_epi32(rb, _mm_mullo_epi32(g, _mm_set1_epi32(REEL_CPU_YG)));
     acc = _mm_add_epi32(acc, _mm_add_epi32(_mm_slli_epi32(keep, 8), keep));
     acc = _mm_srai_epi32(_mm_add_epi32(acc, _mm_set1_epi32(32768)), 16);
     acc = _mm_packs_epi32(acc, acc);
@@ -367,10 +355,10 @@ SSE41 static void over_uv_row_sse41(uint8_t *ou, uint8_t *ov, const uint32_t *s0
         int32_t cu, cv;
         memcpy(&cu, cb[0], 4);
         memcpy(&cv, cb[1], 4);
-        cu = _mm_cvtsi128_si32(
-            over_c4(sr, sg, sb, sa, _mm_cvtepu8_epi32(_mm_cvtsi32_si128(cu)), UR, UG, UB));
-        cv = _mm_cvtsi128_si32(
-            over_c4(sr, sg, sb, sa, _mm_cvtepu8_epi32(_mm_cvtsi32_si128(cv)), VR, VG, VB));
+        cu = _mm_cvtsi128_si32(over_c4(sr, sg, sb, sa, _mm_cvtepu8_epi32(_mm_cvtsi32_si128(cu)),
+                                       REEL_CPU_UR, REEL_CPU_UG, REEL_CPU_UB));
+        cv = _mm_cvtsi128_si32(over_c4(sr, sg, sb, sa, _mm_cvtepu8_epi32(_mm_cvtsi32_si128(cv)),
+                                       REEL_CPU_VR, REEL_CPU_VG, REEL_CPU_VB));
         copy4(ou + i, &cu, c);
         copy4(ov + i, &cv, c);
     }
@@ -671,12 +659,13 @@ AVX2 static void over_y_row_avx2(uint8_t *o, const uint32_t *src, int n)
         uint64_t y8 = 0;
         copy8(&y8, o + x, c);
         __m256i yd = _mm256_cvtepu8_epi32(_mm_cvtsi64_si128((long long)y8));
-        __m256i rb = _mm256_madd_epi16(_mm256_and_si256(w, m), _mm256_set1_epi32(YR | YB << 16));
+        __m256i rb = _mm256_madd_epi16(_mm256_and_si256(w, m),
+                                       _mm256_set1_epi32(REEL_CPU_YR | REEL_CPU_YB << 16));
         __m256i g = _mm256_and_si256(_mm256_srli_epi32(w, 8), b8), a = _mm256_srli_epi32(w, 24);
         __m256i keep =
             _mm256_add_epi32(_mm256_slli_epi32(a, 4),
                              _mm256_mullo_epi32(yd, _mm256_sub_epi32(_mm256_set1_epi32(255), a)));
-        __m256i acc = _mm256_add_epi32(rb, _mm256_mullo_epi32(g, _mm256_set1_epi32(YG)));
+        __m256i acc = _mm256_add_epi32(rb, _mm256_mullo_epi32(g, _mm256_set1_epi32(REEL_CPU_YG)));
         acc = _mm256_add_epi32(acc, _mm256_add_epi32(_mm256_slli_epi32(keep, 8), keep));
         acc = _mm256_srai_epi32(_mm256_add_epi32(acc, _mm256_set1_epi32(32768)), 16);
         y8 = bytes8(acc);
@@ -734,10 +723,10 @@ AVX2 static void over_uv_row_avx2(uint8_t *ou, uint8_t *ov, const uint32_t *s0, 
         uint64_t cu = 0, cv = 0;
         copy8(&cu, ou + i, c);
         copy8(&cv, ov + i, c);
-        cu = over_c8(sr, sg, sb, sa, _mm256_cvtepu8_epi32(_mm_cvtsi64_si128((long long)cu)), UR, UG,
-                     UB);
-        cv = over_c8(sr, sg, sb, sa, _mm256_cvtepu8_epi32(_mm_cvtsi64_si128((long long)cv)), VR, VG,
-                     VB);
+        cu = over_c8(sr, sg, sb, sa, _mm256_cvtepu8_epi32(_mm_cvtsi64_si128((long long)cu)),
+                     REEL_CPU_UR, REEL_CPU_UG, REEL_CPU_UB);
+        cv = over_c8(sr, sg, sb, sa, _mm256_cvtepu8_epi32(_mm_cvtsi64_si128((long long)cv)),
+                     REEL_CPU_VR, REEL_CPU_VG, REEL_CPU_VB);
         copy8(ou + i, &cu, c);
         copy8(ov + i, &cv, c);
     }
