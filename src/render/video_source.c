@@ -77,6 +77,7 @@ struct reel_video_source {
     int64_t want_us, last_query_us, last_delta_us, step_us;
     int64_t skipped[SKIP_RING];
     int n_skipped, skip_misses;
+    int n_damaged; /* packets the decoder refused as invalid data */
     int64_t n_decoded, n_skip_sent, n_skip_decoded;
     /* Hardware decoding: asked for at open, decided at the first open (hw_fmt NONE: software). */
     bool hw_allowed, hw_decided;
@@ -283,6 +284,8 @@ static int decode_raw(void *ctx, AVFrame *dst)
                 vs->n_skip_sent++;
             }
             /* A damaged packet is skipped like players do; the next keyframe recovers. */
+            if (ret == AVERROR_INVALIDDATA)
+                vs->n_damaged++;
             if (ret < 0 && ret != AVERROR(EAGAIN) && ret != AVERROR_INVALIDDATA) {
                 av_packet_unref(vs->pkt);
                 return ret;
@@ -721,6 +724,12 @@ int reel_video_source_open_opts(const char *path, int threads,
      * that cannot produce a single picture fails here, at prepare time, not mid-render. Its
      * sample aspect ratio sets the display width (the stream's, when the frame has none). */
     ret = decode_one(vs, vs->cur);
+    if (ret == AVERROR_EOF && vs->n_damaged) {
+        /* Every packet was refused as damaged (a single-threaded decoder says so as each is sent;
+         * frame threads only when a frame is asked for): the stream is broken, not empty. */
+        ret = averr(vs, err, REEL_EDECODE, AVERROR_INVALIDDATA, "decoding failed");
+        goto fail;
+    }
     if (ret < 0) {
         ret = averr(vs, err, ret == AVERROR_EOF ? REEL_EASSET_UNSUPPORTED : REEL_EDECODE, ret,
                     ret == AVERROR_EOF ? "the video stream has no frames" : "decoding failed");
