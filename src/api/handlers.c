@@ -456,18 +456,13 @@ enum MHD_Result h_jobs_post(struct reel_api *api, struct MHD_Connection *c, stru
     char base[256];
     base_url(api, c, base, sizeof(base));
     add_links(body, base, id);
-    char *text = cJSON_PrintUnformatted(body);
-    cJSON_Delete(body);
-    struct MHD_Response *resp =
-        text ? MHD_create_response_from_buffer(strlen(text), text, MHD_RESPMEM_MUST_FREE) : NULL;
+    struct MHD_Response *resp = api_json_response(body);
     if (!resp) {
-        free(text);
         res = MHD_NO;
         goto out;
     }
     char loc[64];
     snprintf(loc, sizeof(loc), "/v1/jobs/%s", id);
-    MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json");
     MHD_add_response_header(resp, MHD_HTTP_HEADER_LOCATION, loc);
     if (existed)
         MHD_add_response_header(resp, "Idempotent-Replayed", "true");

@@ -103,6 +103,9 @@ enum MHD_Result api_reply_text(struct reel_api *api, struct MHD_Connection *c, s
 enum MHD_Result api_reply_error(struct reel_api *api, struct MHD_Connection *c, struct req *r,
                                 unsigned status, int code, const char *path, const char *fmt, ...)
     __attribute__((format(printf, 7, 8)));
+/* body (ownership taken) as an application/json response not yet queued, for a caller adding
+ * headers of its own. NULL when out of memory. */
+struct MHD_Response *api_json_response(cJSON *body);
 /* An error answer not yet queued, for a caller adding headers of its own: the body
  * {"error": eo, "errors": [eo]} (takes ownership of eo) as application/json. NULL when out of
  * memory. */

@@ -135,20 +135,26 @@ enum MHD_Result api_reply_text(struct reel_api *api, struct MHD_Connection *c, s
     return api_reply(api, c, r, status, resp);
 }
 
-enum MHD_Result api_reply_json(struct reel_api *api, struct MHD_Connection *c, struct req *r,
-                               unsigned status, cJSON *body)
+struct MHD_Response *api_json_response(cJSON *body)
 {
     char *text = body ? cJSON_PrintUnformatted(body) : NULL;
     cJSON_Delete(body);
-    if (!text)
-        return MHD_NO;
-    size_t n = strlen(text);
-    struct MHD_Response *resp = MHD_create_response_from_buffer(n, text, MHD_RESPMEM_MUST_FREE);
+    struct MHD_Response *resp =
+        text ? MHD_create_response_from_buffer(strlen(text), text, MHD_RESPMEM_MUST_FREE) : NULL;
     if (!resp) {
         free(text);
-        return MHD_NO;
+        return NULL;
     }
     MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json");
+    return resp;
+}
+
+enum MHD_Result api_reply_json(struct reel_api *api, struct MHD_Connection *c, struct req *r,
+                               unsigned status, cJSON *body)
+{
+    struct MHD_Response *resp = api_json_response(body);
+    if (!resp)
+        return MHD_NO;
     MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
     return api_reply(api, c, r, status, resp);
 }
@@ -168,16 +174,7 @@ struct MHD_Response *api_error_response(cJSON *eo)
     cJSON *body = cJSON_CreateObject();
     cJSON_AddItemToObject(body, "error", eo);
     cJSON_AddItemToArray(cJSON_AddArrayToObject(body, "errors"), cJSON_Duplicate(eo, 1));
-    char *text = cJSON_PrintUnformatted(body);
-    cJSON_Delete(body);
-    struct MHD_Response *resp =
-        text ? MHD_create_response_from_buffer(strlen(text), text, MHD_RESPMEM_MUST_FREE) : NULL;
-    if (!resp) {
-        free(text);
-        return NULL;
-    }
-    MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json");
-    return resp;
+    return api_json_response(body);
 }
 
 static enum MHD_Result send_errors(struct reel_api *api, struct MHD_Connection *c, struct req *r,
@@ -194,17 +191,9 @@ static enum MHD_Result send_errors(struct reel_api *api, struct MHD_Connection *
         snprintf(msg, sizeof(msg), "%zu more problems were not listed", dropped);
         cJSON_AddItemToArray(arr, err_object(items[0].code, NULL, msg));
     }
-    char *text = cJSON_PrintUnformatted(body);
-    cJSON_Delete(body);
-    if (!text)
+    struct MHD_Response *resp = api_json_response(body);
+    if (!resp)
         return MHD_NO;
-    struct MHD_Response *resp =
-        MHD_create_response_from_buffer(strlen(text), text, MHD_RESPMEM_MUST_FREE);
-    if (!resp) {
-        free(text);
-        return MHD_NO;
-    }
-    MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json");
     MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
     if (retry_after)
         MHD_add_response_header(resp, MHD_HTTP_HEADER_RETRY_AFTER, retry_after);
