@@ -529,22 +529,6 @@ static int build_video_graph(struct layer *ly, const AVFrame *f, struct reel_err
                                ly->chain, err);
 }
 
-/*
- * Decoder threads for `--threads 0`: on machines of up to SMALL_MACHINE_CORES one, as the prefetch
- * thread already decodes beside the compositor and the encoder keeps the cores busy (measured on
- * two cores: w1-1080 10.4 CPU-s against 11.1 with two frame threads); FFmpeg's own count on larger
- * machines.
- */
-#define SMALL_MACHINE_CORES 4
-
-static int decoder_threads(const struct reel_engine_cfg *cfg)
-{
-    if (cfg->threads > 0)
-        return cfg->threads;
-    long n = sysconf(_SC_NPROCESSORS_ONLN);
-    return n > 0 && n <= SMALL_MACHINE_CORES ? 1 : 0;
-}
-
 static int prepare_video(struct reel_engine *eng, const struct reel_timeline *tl, struct layer *ly)
 {
     const struct reel_layer *l = ly->l;
@@ -553,9 +537,10 @@ static int prepare_video(struct reel_engine *eng, const struct reel_timeline *tl
         return reel_err_set(&eng->err, REEL_EASSET_NOT_FOUND, l->path, "video layer has no source");
     struct reel_video_source_opts vo = {.no_deinterlace = l->no_deinterlace,
                                         .hwdec = eng->cfg.hwdec,
-                                        .gpu_index = eng->cfg.gpu_index + 1};
-    int ret = reel_video_source_open_opts(path, decoder_threads(&eng->cfg), &vo, eng->log, &ly->vs,
-                                          &eng->err);
+                                        .gpu_index = eng->cfg.gpu_index + 1,
+                                        .is_prefetched = true};
+    int ret =
+        reel_video_source_open_opts(path, eng->cfg.threads, &vo, eng->log, &ly->vs, &eng->err);
     if (ret < 0)
         return ret;
     int sw, sh, fw, fh;

@@ -39,6 +39,9 @@ struct reel_video_source_opts {
      * (a 60 fps clip in a 30 fps job), frames no query will show and no other frame refers to
      * are not decoded; the frames shown are the same either way. */
     bool no_skip;
+    /* The caller decodes ahead on a thread of its own (the cpu engine's prefetch): on a small
+     * machine the decoder then runs one thread instead of two frame threads. */
+    bool is_prefetched;
 };
 
 /* Whether s is a --hwdec value ("auto" or "none"). */
