@@ -17,8 +17,10 @@
 #include <math.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include "core/err.h"
 #include "engines/cpu/compose.h"
 #include "engines/cpu/compose_simd.h"
 
@@ -635,6 +637,15 @@ static void yuv_picture_rows(const struct reel_cpu_yuv_canvas *c, const struct r
     }
 }
 
+/*
+ * Tiles of the canvas an RGBA draw is done in: a rotated layer walks its box image diagonally, so
+ * along a whole row it touches more texel rows than the L1 cache holds before the next row comes
+ * back to them; within a tile the next row pair finds them still there. Each pixel is drawn
+ * once either way, so the order changes nothing in the result.
+ */
+#define TILE_ROWS 64 /* even: whole chroma rows */
+#define TILE_COLS 64 /* even, at most SPAN */
+
 /* Any RGBA draw: source words for two rows at a time, then Y per pixel and Cb, Cr per block. */
 static void yuv_rgba_rows(const struct reel_cpu_yuv_canvas *c, const struct reel_cpu_draw *d,
                           int y0, int y1)
@@ -644,26 +655,28 @@ static void yuv_rgba_rows(const struct reel_cpu_yuv_canvas *c, const struct reel
     int xs = d->x0 & ~1, xe = (d->x1 + 1) & ~1;
     if (xe > c->width)
         xe = c->width;
-    uint32_t src[2][SPAN];
+    uint32_t src[2][TILE_COLS];
     const struct reel_cpu_kernels *k = reel_cpu_kernels();
-    for (int y = ys; y < ye; y += 2) {
-        for (int xa = xs; xa < xe; xa += SPAN) {
-            int xb = xa + SPAN < xe ? xa + SPAN : xe;
-            bool any = false;
-            for (int r = 0; r < 2; r++) {
-                /* row_source clears the words itself; a row past the end is all clear. */
-                bool has = y + r < c->height ? row_source(d, y + r, xa, xb, src[r])
-                                             : (memset(src[r], 0, sizeof(src[r])), false);
-                any |= has;
-                if (!has)
-                    continue;
-                k->over_y_row(c->data[0] + (size_t)(y + r) * c->stride[0] + xa, src[r], xb - xa);
+    for (int ty = ys; ty < ye; ty += TILE_ROWS) {
+        int te = ty + TILE_ROWS < ye ? ty + TILE_ROWS : ye;
+        for (int xa = xs; xa < xe; xa += TILE_COLS) {
+            int xb = xa + TILE_COLS < xe ? xa + TILE_COLS : xe;
+            for (int y = ty; y < te; y += 2) {
+                bool any = false;
+                for (int r = 0; r < 2; r++) {
+                    /* row_source clears the words itself; a row past the end is all clear. */
+                    bool has = y + r < c->height ? row_source(d, y + r, xa, xb, src[r])
+                                                 : (memset(src[r], 0, sizeof(src[r])), false);
+                    any |= has;
+                    if (has)
+                        k->over_y_row(c->data[0] + (size_t)(y + r) * c->stride[0] + xa, src[r],
+                                      xb - xa);
+                }
+                if (any)
+                    k->over_uv_row(c->data[1] + (size_t)(y / 2) * c->stride[1] + xa / 2,
+                                   c->data[2] + (size_t)(y / 2) * c->stride[2] + xa / 2, src[0],
+                                   src[1], (xb - xa) / 2);
             }
-            if (!any)
-                continue;
-            k->over_uv_row(c->data[1] + (size_t)(y / 2) * c->stride[1] + xa / 2,
-                           c->data[2] + (size_t)(y / 2) * c->stride[2] + xa / 2, src[0], src[1],
-                           (xb - xa) / 2);
         }
     }
 }
@@ -675,6 +688,43 @@ void reel_cpu_yuv_draw_rows(const struct reel_cpu_yuv_canvas *c, const struct re
         yuv_picture_rows(c, d, y0, y1);
     else
         yuv_rgba_rows(c, d, y0, y1);
+}
+
+int reel_cpu_occupancy_build(struct reel_cpu_occupancy *o, const uint8_t *data, int stride, int w,
+                             int h)
+{
+    memset(o, 0, sizeof(*o));
+    if (w <= 0 || h <= 0)
+        return 0;
+    o->cells_w = (w + REEL_CPU_CELL - 1) >> REEL_CPU_CELL_SHIFT;
+    o->cells_h = (h + REEL_CPU_CELL - 1) >> REEL_CPU_CELL_SHIFT;
+    size_t sw = (size_t)o->cells_w + 1;
+    o->sat = calloc(sw * ((size_t)o->cells_h + 1), sizeof(*o->sat));
+    if (!o->sat)
+        return -REEL_ENOMEM;
+    for (int cy = 0; cy < o->cells_h; cy++) {
+        int y0 = cy << REEL_CPU_CELL_SHIFT, y1 = y0 + REEL_CPU_CELL < h ? y0 + REEL_CPU_CELL : h;
+        uint32_t run = 0; /* occupied cells in this row of cells, left of cx + 1 */
+        for (int cx = 0; cx < o->cells_w; cx++) {
+            int x0 = cx << REEL_CPU_CELL_SHIFT,
+                x1 = x0 + REEL_CPU_CELL < w ? x0 + REEL_CPU_CELL : w;
+            bool any = false;
+            for (int y = y0; y < y1 && !any; y++) {
+                const uint8_t *row = data + (size_t)y * stride;
+                for (int x = 4 * x0; x < 4 * x1; x++)
+                    any |= row[x] != 0;
+            }
+            run += any;
+            o->sat[(cy + 1) * sw + cx + 1] = o->sat[cy * sw + cx + 1] + run;
+        }
+    }
+    return 0;
+}
+
+void reel_cpu_occupancy_free(struct reel_cpu_occupancy *o)
+{
+    free(o->sat);
+    memset(o, 0, sizeof(*o));
 }
 
 void reel_cpu_premultiply_row(uint8_t *dst, const uint8_t *src, int width)

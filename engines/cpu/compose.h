@@ -7,6 +7,7 @@
 #define REEL_ENGINES_CPU_COMPOSE_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "timeline/eval.h"
@@ -31,11 +32,44 @@ struct reel_cpu_yuv_canvas {
 };
 
 /* One layer, ready to draw: what to sample and how output pixels map onto it. */
+/*
+ * Where a box image has anything to show: a summed-area table of the cells of
+ * REEL_CPU_CELL x REEL_CPU_CELL texels that hold a non-zero texel, so that a draw can pass over
+ * pixels whose bilinear footprint only meets clear cells (they would add nothing). Built once per
+ * static box image (text, shapes and images are mostly clear around their content).
+ */
+#define REEL_CPU_CELL_SHIFT 3
+#define REEL_CPU_CELL (1 << REEL_CPU_CELL_SHIFT)
+
+struct reel_cpu_occupancy {
+    uint32_t *sat; /* (cells_w + 1) x (cells_h + 1): occupied cells above and left of each */
+    int cells_w, cells_h;
+};
+
+/* Build o for the w x h texels at data (premultiplied RGBA8). 0, or -REEL_ENOMEM. */
+int reel_cpu_occupancy_build(struct reel_cpu_occupancy *o, const uint8_t *data, int stride, int w,
+                             int h);
+void reel_cpu_occupancy_free(struct reel_cpu_occupancy *o);
+
+/* Whether every texel of columns x0..x1 and rows y0..y1 (inclusive, inside the image) is clear. */
+static inline bool reel_cpu_occupancy_clear(const struct reel_cpu_occupancy *o, int x0, int y0,
+                                            int x1, int y1)
+{
+    int cx0 = x0 >> REEL_CPU_CELL_SHIFT, cx1 = (x1 >> REEL_CPU_CELL_SHIFT) + 1;
+    int cy0 = y0 >> REEL_CPU_CELL_SHIFT, cy1 = (y1 >> REEL_CPU_CELL_SHIFT) + 1;
+    size_t w = (size_t)o->cells_w + 1;
+    const uint32_t *s = o->sat;
+    return s[cy1 * w + cx1] - s[cy0 * w + cx1] - s[cy1 * w + cx0] + s[cy0 * w + cx0] == 0;
+}
+
 struct reel_cpu_draw {
     /* The layer's box image: premultiplied RGBA8 covering the box (0..bw, 0..bh), tex_w x tex_h
      * texels. data NULL means a solid colour (solid[]) filling the box. */
     const uint8_t *data;
     int stride, tex_w, tex_h;
+    /* Optional: where data has anything to show (NULL: anywhere). Only a shortcut; the pixels
+     * drawn are the same with or without it. */
+    const struct reel_cpu_occupancy *occ;
     /* Or, on a YUV canvas only: an opaque picture already in the canvas's layout (yuv420p, BT.709
      * limited; tex_w x tex_h), drawn on the fast path at an even offset (see
      * reel_cpu_draw_takes_yuv). planes[0] NULL otherwise. */

@@ -402,44 +402,75 @@ const struct reel_cpu_kernels reel_cpu_kernels_sse41 = {
 /* ---- AVX2 ---- */
 
 struct lanes4 {
-    __m256d q, fl_u, w_u, fl_v, w_v, odd;
+    __m256d u, v, q, fl_u, w_u, fl_v, w_v, odd;
 };
 
 struct consts4 {
-    __m256d a, dd, bu, bv, bw, bh, hgu, gu, gv, cv_row, alpha, tsx, tsy;
+    __m256d a, dd, bu, bv, bw, bh, hgu, hgv, gu, gv, cv_row, alpha, tsx, tsy;
 };
 
-AVX2 static inline void lanes4_at(const struct consts4 *k, __m256d px, bool rot, bool tex,
-                                  struct lanes4 *o)
+/* The box coordinates u, v of four lanes at pixel centres px. */
+AVX2 static inline void uv4(const struct consts4 *k, __m256d px, struct lanes4 *o)
+{
+    o->u = _mm256_add_pd(_mm256_mul_pd(k->a, px), k->bu);
+    o->v = _mm256_add_pd(_mm256_mul_pd(k->dd, px), k->bv);
+}
+
+/*
+ * All four lanes at least half a pixel inside the box along u (and along v when rotated): the
+ * coverage factors are then exactly 1, as the C computes them (eu >= g / 2 gives eu / g >= 0.5
+ * exactly, so eu / g + 0.5 >= 1), and the lanes' factor is the row's constant. hgv is -1 when
+ * grad_v is not positive, which keeps every lane off this shortcut.
+ */
+AVX2 static inline __m256d inside4(const struct consts4 *k, const struct lanes4 *l, bool rot)
+{
+    __m256d in = _mm256_cmp_pd(_mm256_min_pd(l->u, _mm256_sub_pd(k->bw, l->u)), k->hgu, _CMP_GE_OQ);
+    if (rot)
+        in = _mm256_and_pd(
+            in, _mm256_cmp_pd(_mm256_min_pd(l->v, _mm256_sub_pd(k->bh, l->v)), k->hgv, _CMP_GE_OQ));
+    return in;
+}
+
+/* quantise() of four factors, as doubles (0 where not ok or not positive). */
+AVX2 static inline __m256d quantise4(__m256d f, __m256d ok)
+{
+    const __m256d one = _mm256_set1_pd(1.0), half = _mm256_set1_pd(0.5);
+    const __m256d full = _mm256_set1_pd(65536.0);
+    __m256d q = _mm256_add_pd(_mm256_mul_pd(f, full), half);
+    q = _mm256_blendv_pd(q, full, _mm256_cmp_pd(f, one, _CMP_GE_OQ));
+    return _mm256_and_pd(q, _mm256_and_pd(ok, _mm256_cmp_pd(f, _mm256_setzero_pd(), _CMP_GT_OQ)));
+}
+
+/* The alpha factor of four lanes with the edge coverage worked out per lane. */
+AVX2 static inline void coverage4(const struct consts4 *k, bool rot, struct lanes4 *o)
 {
     const __m256d one = _mm256_set1_pd(1.0), half = _mm256_set1_pd(0.5), zero = _mm256_setzero_pd();
-    __m256d u = _mm256_add_pd(_mm256_mul_pd(k->a, px), k->bu);
-    __m256d v = _mm256_add_pd(_mm256_mul_pd(k->dd, px), k->bv);
-    __m256d eu = _mm256_min_pd(u, _mm256_sub_pd(k->bw, u));
+    __m256d eu = _mm256_min_pd(o->u, _mm256_sub_pd(k->bw, o->u));
     __m256d cu = _mm256_blendv_pd(_mm256_add_pd(_mm256_div_pd(eu, k->gu), half), one,
                                   _mm256_cmp_pd(eu, k->hgu, _CMP_GE_OQ));
     __m256d ok = _mm256_cmp_pd(cu, zero, _CMP_GT_OQ);
     __m256d cv = k->cv_row;
     if (rot) {
-        __m256d ev = _mm256_min_pd(v, _mm256_sub_pd(k->bh, v));
+        __m256d ev = _mm256_min_pd(o->v, _mm256_sub_pd(k->bh, o->v));
         cv = _mm256_add_pd(_mm256_div_pd(ev, k->gv), half);
         ok = _mm256_and_pd(ok, _mm256_cmp_pd(cv, zero, _CMP_GT_OQ));
     }
     __m256d f =
         _mm256_mul_pd(_mm256_mul_pd(k->alpha, _mm256_min_pd(cu, one)), _mm256_min_pd(cv, one));
-    __m256d q = _mm256_add_pd(_mm256_mul_pd(f, _mm256_set1_pd(65536.0)), half);
-    q = _mm256_blendv_pd(q, _mm256_set1_pd(65536.0), _mm256_cmp_pd(f, one, _CMP_GE_OQ));
-    o->q = _mm256_and_pd(q, _mm256_and_pd(ok, _mm256_cmp_pd(f, zero, _CMP_GT_OQ)));
-    o->odd = zero;
-    if (!tex)
-        return;
-    const __m256d lo = _mm256_set1_pd(-1e8), hi = _mm256_set1_pd(1e8), k256 = _mm256_set1_pd(256.0);
-    __m256d su = _mm256_sub_pd(_mm256_mul_pd(u, k->tsx), half);
+    o->q = quantise4(f, ok);
+}
+
+/* Texel coordinates and weights of four lanes; odd marks lanes beyond +-1e8 (left to the C). */
+AVX2 static inline void texcoords4(const struct consts4 *k, bool rot, struct lanes4 *o)
+{
+    const __m256d half = _mm256_set1_pd(0.5), lo = _mm256_set1_pd(-1e8), hi = _mm256_set1_pd(1e8),
+                  k256 = _mm256_set1_pd(256.0);
+    __m256d su = _mm256_sub_pd(_mm256_mul_pd(o->u, k->tsx), half);
     o->fl_u = _mm256_floor_pd(_mm256_min_pd(_mm256_max_pd(su, lo), hi));
     o->w_u = _mm256_add_pd(_mm256_mul_pd(_mm256_sub_pd(su, o->fl_u), k256), half);
     o->odd = _mm256_or_pd(_mm256_cmp_pd(su, lo, _CMP_LT_OQ), _mm256_cmp_pd(su, hi, _CMP_GT_OQ));
     if (rot) {
-        __m256d sv = _mm256_sub_pd(_mm256_mul_pd(v, k->tsy), half);
+        __m256d sv = _mm256_sub_pd(_mm256_mul_pd(o->v, k->tsy), half);
         o->fl_v = _mm256_floor_pd(_mm256_min_pd(_mm256_max_pd(sv, lo), hi));
         o->w_v = _mm256_add_pd(_mm256_mul_pd(_mm256_sub_pd(sv, o->fl_v), k256), half);
         o->odd = _mm256_or_pd(o->odd, _mm256_or_pd(_mm256_cmp_pd(sv, lo, _CMP_LT_OQ),
@@ -509,6 +540,39 @@ AVX2 static inline void gather_pairs(const void *base, __m256i off, __m256i *lo,
     *hi = _mm256_permute4x64_epi64(_mm256_castps_si256(_mm256_shuffle_ps(a, c, 0xDD)), 0xD8);
 }
 
+AVX2 static inline double lane3(__m256d v)
+{
+    __m128d h = _mm256_extractf128_pd(v, 1);
+    return _mm_cvtsd_f64(_mm_unpackhi_pd(h, h));
+}
+
+/*
+ * Whether the eight lanes' bilinear footprints only meet clear cells of d->occ (their words are
+ * then all 0, as the C finds them). u and v are monotonic along the row, so the texel columns
+ * and rows the lanes reach lie between those of lanes 0 and 7 (plus one for the second texel),
+ * clamped as the sampling clamps them.
+ */
+AVX2 static inline bool footprint_clear(const struct reel_cpu_draw *d, const struct reel_cpu_row *r,
+                                        const struct lanes4 *l0, const struct lanes4 *l1, bool rot)
+{
+    int ua = (int)_mm256_cvtsd_f64(l0->fl_u), ub = (int)lane3(l1->fl_u);
+    int x0 = ua < ub ? ua : ub, x1 = (ua < ub ? ub : ua) + 1;
+    x0 = x0 < 0 ? 0 : (x0 > d->tex_w - 1 ? d->tex_w - 1 : x0);
+    x1 = x1 < 0 ? 0 : (x1 > d->tex_w - 1 ? d->tex_w - 1 : x1);
+    int y0, y1;
+    if (rot) {
+        int va = (int)_mm256_cvtsd_f64(l0->fl_v), vb = (int)lane3(l1->fl_v);
+        y0 = va < vb ? va : vb;
+        y1 = (va < vb ? vb : va) + 1;
+        y0 = y0 < 0 ? 0 : (y0 > d->tex_h - 1 ? d->tex_h - 1 : y0);
+        y1 = y1 < 0 ? 0 : (y1 > d->tex_h - 1 ? d->tex_h - 1 : y1);
+    } else {
+        y0 = (int)((r->r0 - d->data) / d->stride);
+        y1 = (int)((r->r1 - d->data) / d->stride);
+    }
+    return reel_cpu_occupancy_clear(d->occ, x0, y0 < y1 ? y0 : y1, x1, y0 < y1 ? y1 : y0);
+}
+
 AVX2 static void general_row_avx2(const struct reel_cpu_draw *d, const struct reel_cpu_row *r,
                                   int x0, int x1, uint32_t *out)
 {
@@ -521,12 +585,21 @@ AVX2 static void general_row_avx2(const struct reel_cpu_draw *d, const struct re
     }
     const struct reel_affine *m = &d->inv;
     const struct consts4 k = {
-        _mm256_set1_pd(m->a),       _mm256_set1_pd(m->d),      _mm256_set1_pd(r->bu),
-        _mm256_set1_pd(r->bv),      _mm256_set1_pd(d->bw),     _mm256_set1_pd(d->bh),
-        _mm256_set1_pd(r->half_gu), _mm256_set1_pd(d->grad_u), _mm256_set1_pd(d->grad_v),
-        _mm256_set1_pd(r->cv_row),  _mm256_set1_pd(d->alpha),  _mm256_set1_pd(d->tex_sx),
-        _mm256_set1_pd(d->tex_sy),
+        _mm256_set1_pd(m->a),       _mm256_set1_pd(m->d),
+        _mm256_set1_pd(r->bu),      _mm256_set1_pd(r->bv),
+        _mm256_set1_pd(d->bw),      _mm256_set1_pd(d->bh),
+        _mm256_set1_pd(r->half_gu), _mm256_set1_pd(d->grad_v > 0.0 ? 0.5 * d->grad_v : -1.0),
+        _mm256_set1_pd(d->grad_u),  _mm256_set1_pd(d->grad_v),
+        _mm256_set1_pd(r->cv_row),  _mm256_set1_pd(d->alpha),
+        _mm256_set1_pd(d->tex_sx),  _mm256_set1_pd(d->tex_sy),
     };
+    /* The factor of lanes inside the box: alpha x 1 x the row's v coverage (1 when rotated). */
+    const __m256d one_pd = _mm256_set1_pd(1.0);
+    __m256d f_in = _mm256_mul_pd(_mm256_mul_pd(k.alpha, one_pd),
+                                 rot ? one_pd : _mm256_min_pd(k.cv_row, one_pd));
+    __m256d q_in4 = quantise4(f_in, rot ? _mm256_cmp_pd(one_pd, _mm256_setzero_pd(), _CMP_GT_OQ)
+                                        : _mm256_cmp_pd(k.cv_row, _mm256_setzero_pd(), _CMP_GT_OQ));
+    const __m256i q_in = cvt8(q_in4, q_in4);
     const __m256i zero = _mm256_setzero_si256(), tw2 = _mm256_set1_epi32(d->tex_w - 2),
                   th1 = _mm256_set1_epi32(d->tex_h - 1), one = _mm256_set1_epi32(1),
                   full = _mm256_set1_epi32(65536), stride = _mm256_set1_epi32(d->stride);
@@ -537,11 +610,27 @@ AVX2 static void general_row_avx2(const struct reel_cpu_draw *d, const struct re
         int n = x1 - x < 8 ? x1 - x : 8;
         __m256d bx = _mm256_set1_pd((double)x);
         struct lanes4 l0, l1;
-        lanes4_at(&k, _mm256_add_pd(bx, lane_lo), rot, tex, &l0);
-        lanes4_at(&k, _mm256_add_pd(bx, lane_hi), rot, tex, &l1);
-        __m256i q = cvt8(l0.q, l1.q);
+        uv4(&k, _mm256_add_pd(bx, lane_lo), &l0);
+        uv4(&k, _mm256_add_pd(bx, lane_hi), &l1);
+        __m256i q;
+        if (_mm256_movemask_pd(_mm256_and_pd(inside4(&k, &l0, rot), inside4(&k, &l1, rot))) ==
+            0xF) {
+            q = q_in;
+        } else {
+            coverage4(&k, rot, &l0);
+            coverage4(&k, rot, &l1);
+            q = cvt8(l0.q, l1.q);
+        }
         if (_mm256_testz_si256(q, q))
             continue;
+        l0.odd = l1.odd = _mm256_setzero_pd();
+        if (tex) {
+            texcoords4(&k, rot, &l0);
+            texcoords4(&k, rot, &l1);
+            if (d->occ && !(_mm256_movemask_pd(l0.odd) | _mm256_movemask_pd(l1.odd)) &&
+                footprint_clear(d, r, &l0, &l1, rot))
+                continue;
+        }
         __m256i w = solid;
         if (tex) {
             __m256i ix = cvt8(l0.fl_u, l1.fl_u), wx = cvt8(l0.w_u, l1.w_u);

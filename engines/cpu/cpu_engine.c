@@ -74,6 +74,7 @@ struct layer {
     struct reel_image box; /* owned box image; data NULL when borrowing content or solid */
     const uint8_t *tex;    /* what draws sample; NULL = solid */
     int tex_stride;
+    struct reel_cpu_occupancy occ; /* of a static tex: where it is not clear */
     uint8_t solid[4];
 
     /* Video */
@@ -289,6 +290,7 @@ static void free_layers(struct cpu_priv *p)
     for (int i = 0; p->layers && i < p->n_layers; i++) {
         struct layer *ly = &p->layers[i];
         reel_image_uninit(&ly->box);
+        reel_cpu_occupancy_free(&ly->occ);
         reel_video_source_close(&ly->vs);
         reel_cpu_graph_uninit(&ly->graph);
         av_frame_free(&ly->scaled);
@@ -731,6 +733,9 @@ static int cpu_prepare(struct reel_engine *eng, const struct reel_scene *scene)
                 ret = reel_cpu_effects_apply_rect(l->effects, l->n_effects, &ly->box, &ly->fx_at,
                                                   p->pool, &ly->scratch);
             reel_cpu_scratch_uninit(&ly->scratch);
+            if (ret >= 0 && ly->tex)
+                ret = reel_cpu_occupancy_build(&ly->occ, ly->tex, ly->tex_stride, ly->tex_w,
+                                               ly->tex_h);
             if (ret < 0) {
                 reel_err_set(&eng->err, ret, l->path, "preparing the layer's content: %s",
                              reel_err_default_msg(ret));
@@ -1074,6 +1079,7 @@ static int cpu_render(struct reel_engine *eng, int64_t pts_us, AVFrame **out)
          * only asks whether there is one. */
         d->data = l->type == REEL_LAYER_VIDEO ? (const uint8_t *)ly : ly->tex;
         d->stride = ly->tex_stride;
+        d->occ = ly->occ.sat ? &ly->occ : NULL;
         d->tex_w = ly->tex_w;
         d->tex_h = ly->tex_h;
         memcpy(d->solid, ly->solid, 4);

@@ -1,9 +1,10 @@
 /*
  * The cpu compositor's SIMD levels against its C reference: many random draws (affine transforms
  * with rotation, scale and sub-pixel offsets, alpha, masks, solid colours and textures with
- * transparent and over-saturated texels, odd widths, clipping at the canvas edges) onto RGBA and
- * YUV canvases, and crossfades of YUV pictures with every kind of alpha factor, drawn once at the
- * C level and once at each SIMD level this CPU runs: every byte must match.
+ * transparent and over-saturated texels, odd widths, clipping at the canvas edges, with and without
+ * the map of clear cells) onto RGBA and YUV canvases, and crossfades of YUV pictures with every
+ * kind of alpha factor, drawn once at the C level and once at each SIMD level this CPU runs: every
+ * byte must match.
  */
 #include <math.h>
 #include <stdio.h>
@@ -42,7 +43,23 @@ static double rndf(void)
  * whose colour exceeds their alpha (the saturating path of "over"). */
 static void fill_texture(uint8_t *t, int w, int h)
 {
-    int style = rndi(0, 3);
+    int style = rndi(0, 4);
+    if (style == 4) {
+        /* clear but for a few rectangles, like text or a cut-out image */
+        memset(t, 0, (size_t)w * h * 4);
+        for (int n = rndi(0, 6); n > 0; n--) {
+            int x0 = rndi(0, w - 1), y0 = rndi(0, h - 1);
+            int x1 = x0 + rndi(1, 12), y1 = y0 + rndi(1, 12);
+            for (int y = y0; y < y1 && y < h; y++)
+                for (int x = x0; x < x1 && x < w; x++) {
+                    uint8_t *p = t + 4 * (y * w + x);
+                    p[3] = (uint8_t)(rndi(0, 1) ? 255 : rndi(1, 254));
+                    for (int c = 0; c < 3; c++)
+                        p[c] = (uint8_t)rndi(0, p[3]);
+                }
+        }
+        return;
+    }
     for (int i = 0; i < w * h; i++) {
         uint8_t *p = t + 4 * i;
         int a;
@@ -115,6 +132,8 @@ static bool place(struct reel_cpu_draw *d, struct reel_affine fwd)
 
 /* A random RGBA draw (texture or solid) on a w x h canvas: general (scaled, rotated, sub-pixel),
  * fast (integer offset), or a tiny box with a huge texel density (far texture coordinates). */
+static struct reel_cpu_occupancy occ;
+
 static bool random_draw(struct reel_cpu_draw *d, const uint8_t *tex, int w, int h)
 {
     memset(d, 0, sizeof(*d));
@@ -125,6 +144,10 @@ static bool random_draw(struct reel_cpu_draw *d, const uint8_t *tex, int w, int 
         d->stride = 4 * MAX_T;
         d->tex_w = tw;
         d->tex_h = th;
+        /* half the time with the map of clear cells the engine gives static box images */
+        reel_cpu_occupancy_free(&occ);
+        if (rndi(0, 1) && reel_cpu_occupancy_build(&occ, tex, d->stride, tw, th) == 0)
+            d->occ = &occ;
     } else {
         for (int c = 0; c < 4; c++)
             d->solid[c] = (uint8_t)rndi(0, 255);
@@ -342,5 +365,6 @@ int main(int argc, char **argv)
     }
     /* Asking above what the CPU runs gives the best it runs. */
     CHECK_INT_EQ(reel_cpu_simd_force(REEL_CPU_SIMD_AVX2), best);
+    reel_cpu_occupancy_free(&occ);
     CHECK_DONE();
 }
