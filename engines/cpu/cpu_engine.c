@@ -617,8 +617,12 @@ static int prepare_video(struct reel_engine *eng, const struct reel_timeline *tl
                     ly->cw == ly->tex_w && ly->ch == ly->tex_h;
     if (!(ly->scaled = av_frame_alloc()) || !(ly->yuv = av_frame_alloc()))
         return -REEL_ENOMEM;
-    /* Nothing is decoded until the layer shows (its box image is allocated then, too). */
-    reel_video_source_suspend(ly->vs);
+    /* Nothing is decoded until the layer shows (its box image is allocated then, too); a layer
+     * shown from the first frame keeps its decoder open, with that frame already decoded. */
+    struct reel_layer_state st0;
+    reel_eval_layer(tl, l, 0, &st0);
+    if (!st0.visible)
+        reel_video_source_suspend(ly->vs);
     return 0;
 }
 

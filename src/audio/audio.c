@@ -27,6 +27,7 @@
 #include <libavutil/opt.h>
 
 #include "audio/audio.h"
+#include "core/media.h"
 #include "timeline/eval.h"
 
 #define CHUNK 4096
@@ -158,7 +159,7 @@ static int media_open(struct source *s, struct reel_err *err)
     if (ret < 0)
         return src_fail(s, err, ret == AVERROR(ENOENT) ? REEL_EASSET_NOT_FOUND : REEL_EDECODE, ret,
                         "cannot open");
-    ret = avformat_find_stream_info(s->fmt, NULL);
+    ret = reel_find_stream_info(s->fmt, AVMEDIA_TYPE_AUDIO);
     if (ret < 0)
         return src_fail(s, err, REEL_EDECODE, ret, "cannot read stream info");
     ret = av_find_best_stream(s->fmt, AVMEDIA_TYPE_AUDIO, -1, -1, &codec, 0);

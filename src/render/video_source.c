@@ -25,6 +25,7 @@
 #include <libavutil/pixdesc.h>
 #include <libswscale/swscale.h>
 
+#include "core/media.h"
 #include "render/video_filter.h"
 #include "render/video_source.h"
 #include "timeline/timeline.h"
@@ -619,7 +620,7 @@ static int open_streams(struct reel_video_source *vs, struct reel_err *err)
         ret = averr(vs, err, code, ret, "cannot open");
         goto fail;
     }
-    ret = avformat_find_stream_info(vs->fmt, NULL);
+    ret = reel_find_stream_info(vs->fmt, AVMEDIA_TYPE_VIDEO);
     if (ret < 0) {
         ret = averr(vs, err, REEL_EDECODE, ret, "cannot read stream information");
         goto fail;
