@@ -62,26 +62,24 @@ open(sys.argv[2], "wb").write(data)
 PY
   printf '{ %s, "layers": [ { "type": "video", "src": "trunc.mp4" } ] }\n' "$W" > "$dir/trunc.json"
   run scrambled_validates 0 "" "" -- validate "$dir/trunc.json"
+  # The error must name layer $2's index, the file and the decoding.
+  names_layer() {
+    if grep -q "error: decode_failed (stage [a-z]*) at layers\[$2\]: .*trunc.mp4: decoding failed" \
+        "$dir/$1.err"; then
+      passes=$((passes + 1))
+    else
+      echo "FAIL: $1: the error does not name layers[$2], the file and the decoding:"
+      grep 'error:' "$dir/$1.err"; fails=$((fails + 1))
+    fi
+  }
   run scrambled_video 1 decode_failed "$dir/out/c.mp4" -- render "$dir/trunc.json" -o "$dir/out/c.mp4"
-  if grep -q "error: decode_failed (stage [a-z]*) at layers\[0\]: .*trunc.mp4: decoding failed" \
-      "$dir/scrambled_video.err"; then
-    passes=$((passes + 1))
-  else
-    echo "FAIL: scrambled_video: the error does not name the layer, the file and the decoding:"
-    grep 'error:' "$dir/scrambled_video.err"; fails=$((fails + 1))
-  fi
+  names_layer scrambled_video 0
   # The same damage in a later video layer, whose source prepare opens ahead on a thread of its
   # own while it opens the first: the error is still that layer's.
   printf '{ %s, "layers": [ { "type": "video", "src": "good.mp4" }, { "type": "video", "src": "trunc.mp4", "start": 0.5 } ] }\n' \
     "$W" > "$dir/trunc2.json"
   run scrambled_second 1 decode_failed "$dir/out/d.mp4" -- render "$dir/trunc2.json" -o "$dir/out/d.mp4"
-  if grep -q "error: decode_failed (stage [a-z]*) at layers\[1\]: .*trunc.mp4: decoding failed" \
-      "$dir/scrambled_second.err"; then
-    passes=$((passes + 1))
-  else
-    echo "FAIL: scrambled_second: the error does not name the second layer and its file:"
-    grep 'error:' "$dir/scrambled_second.err"; fails=$((fails + 1))
-  fi
+  names_layer scrambled_second 1
 fi
 
 printf '{ %s, "layers": [ { "type": "color", "color": "#123456" } ] }\n' "$W" > "$dir/ok.json"
