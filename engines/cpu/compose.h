@@ -31,7 +31,6 @@ struct reel_cpu_yuv_canvas {
     int width, height;
 };
 
-/* One layer, ready to draw: what to sample and how output pixels map onto it. */
 /*
  * Where a box image has anything to show: a summed-area table of the cells of
  * REEL_CPU_CELL x REEL_CPU_CELL texels that hold a non-zero texel, so that a draw can pass over
@@ -62,6 +61,7 @@ static inline bool reel_cpu_occupancy_clear(const struct reel_cpu_occupancy *o, 
     return s[cy1 * w + cx1] - s[cy0 * w + cx1] - s[cy1 * w + cx0] + s[cy0 * w + cx0] == 0;
 }
 
+/* One layer, ready to draw: what to sample and how output pixels map onto it. */
 struct reel_cpu_draw {
     /* The layer's box image: premultiplied RGBA8 covering the box (0..bw, 0..bh), tex_w x tex_h
      * texels. data NULL means a solid colour (solid[]) filling the box. */

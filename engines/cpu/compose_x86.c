@@ -552,7 +552,7 @@ AVX2 static inline double lane3(__m256d v)
  * and rows the lanes reach lie between those of lanes 0 and 7 (plus one for the second texel),
  * clamped as the sampling clamps them.
  */
-AVX2 static inline bool footprint_clear(const struct reel_cpu_draw *d, const struct reel_cpu_row *r,
+AVX2 static inline bool footprint_clear(const struct reel_cpu_draw *d, const int upright_rows[2],
                                         const struct lanes4 *l0, const struct lanes4 *l1, bool rot)
 {
     int ua = (int)_mm256_cvtsd_f64(l0->fl_u), ub = (int)lane3(l1->fl_u);
@@ -567,8 +567,8 @@ AVX2 static inline bool footprint_clear(const struct reel_cpu_draw *d, const str
         y0 = y0 < 0 ? 0 : (y0 > d->tex_h - 1 ? d->tex_h - 1 : y0);
         y1 = y1 < 0 ? 0 : (y1 > d->tex_h - 1 ? d->tex_h - 1 : y1);
     } else {
-        y0 = (int)((r->r0 - d->data) / d->stride);
-        y1 = (int)((r->r1 - d->data) / d->stride);
+        y0 = upright_rows[0];
+        y1 = upright_rows[1];
     }
     return reel_cpu_occupancy_clear(d->occ, x0, y0 < y1 ? y0 : y1, x1, y0 < y1 ? y1 : y0);
 }
@@ -604,6 +604,12 @@ AVX2 static void general_row_avx2(const struct reel_cpu_draw *d, const struct re
                   th1 = _mm256_set1_epi32(d->tex_h - 1), one = _mm256_set1_epi32(1),
                   full = _mm256_set1_epi32(65536), stride = _mm256_set1_epi32(d->stride);
     const __m256i solid = _mm256_set1_epi32((int)word_of(d->solid));
+    /* Without rotation the row's two texel rows are the same for every pixel. */
+    int upright_rows[2] = {0, 0};
+    if (tex && !rot && d->occ) {
+        upright_rows[0] = (int)((r->r0 - d->data) / d->stride);
+        upright_rows[1] = (int)((r->r1 - d->data) / d->stride);
+    }
     const __m256d lane_lo = _mm256_set_pd(3.5, 2.5, 1.5, 0.5),
                   lane_hi = _mm256_set_pd(7.5, 6.5, 5.5, 4.5);
     for (int x = x0; x < x1; x += 8) {
@@ -628,7 +634,7 @@ AVX2 static void general_row_avx2(const struct reel_cpu_draw *d, const struct re
             texcoords4(&k, rot, &l0);
             texcoords4(&k, rot, &l1);
             if (d->occ && !(_mm256_movemask_pd(l0.odd) | _mm256_movemask_pd(l1.odd)) &&
-                footprint_clear(d, r, &l0, &l1, rot))
+                footprint_clear(d, upright_rows, &l0, &l1, rot))
                 continue;
         }
         __m256i w = solid;
