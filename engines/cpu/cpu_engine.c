@@ -53,6 +53,7 @@
 #include "engines/cpu/graph.h"
 #include "engines/cpu/pool.h"
 #include "render/engine.h"
+#include "render/video_opener.h"
 #include "render/video_source.h"
 #include "timeline/eval.h"
 #include "timeline/geometry.h"
@@ -531,105 +532,13 @@ static int build_video_graph(struct layer *ly, const AVFrame *f, struct reel_err
                                ly->chain, err);
 }
 
-static const char *video_path(const struct reel_layer *l)
-{
-    return l->src_path ? l->src_path : l->src;
-}
-
-static struct reel_video_source_opts video_opts(const struct reel_engine *eng,
-                                                const struct reel_layer *l)
-{
-    return (struct reel_video_source_opts){.no_deinterlace = l->no_deinterlace,
-                                           .hwdec = eng->cfg.hwdec,
-                                           .gpu_index = eng->cfg.gpu_index + 1,
-                                           .is_prefetched = true};
-}
-
-/*
- * Opening a video source (demuxer, stream search, decoder, first frame) takes tens of
- * milliseconds on one core, so while prepare opens one video layer's source, or works on the
- * layers after it, a thread of its own opens the next video layer's. At most one is opened ahead;
- * prepare takes it, or its error, when it comes to that layer.
- */
-struct opener {
-    pthread_t thread;
-    int layer; /* being opened; -1 when idle */
-    const char *path;
-    int threads;
-    struct reel_video_source_opts vo;
-    struct reel_log *log;
-    struct reel_video_source *vs;
-    struct reel_err err;
-    int ret;
-};
-
-static void *opener_main(void *arg)
-{
-    struct opener *o = arg;
-    reel_log_set_thread_logger(o->log);
-    o->ret = reel_video_source_open_opts(o->path, o->threads, &o->vo, o->log, &o->vs, &o->err);
-    return NULL;
-}
-
-/* Start opening the first video layer after layer `after`, when the opener is idle. */
-static void opener_start(struct opener *o, struct reel_engine *eng, const struct reel_timeline *tl,
-                         int after)
-{
-    if (o->layer >= 0)
-        return;
-    for (int i = after + 1; i < tl->n_layers; i++) {
-        const struct reel_layer *l = &tl->layers[i];
-        if (l->type != REEL_LAYER_VIDEO || !reel_layer_is_visual(l) || !video_path(l))
-            continue;
-        o->path = video_path(l);
-        o->threads = eng->cfg.threads;
-        o->vo = video_opts(eng, l);
-        o->log = eng->log;
-        o->vs = NULL;
-        memset(&o->err, 0, sizeof(o->err));
-        if (pthread_create(&o->thread, NULL, opener_main, o) == 0)
-            o->layer = i;
-        return;
-    }
-}
-
-/* Wait for the opener and close what it opened that nobody took. */
-static void opener_stop(struct opener *o)
-{
-    if (o->layer >= 0)
-        pthread_join(o->thread, NULL);
-    o->layer = -1;
-    reel_video_source_close(&o->vs);
-}
-
-/* Layer i's video source: the one opened ahead, or opened here (the next one opening meanwhile). */
-static int open_video(struct reel_engine *eng, const struct reel_timeline *tl, struct opener *o,
-                      int i, struct layer *ly)
+static int prepare_video(struct reel_engine *eng, const struct reel_timeline *tl,
+                         struct reel_video_opener *o, int i, struct layer *ly)
 {
     const struct reel_layer *l = ly->l;
-    if (o->layer == i) {
-        pthread_join(o->thread, NULL);
-        o->layer = -1;
-        ly->vs = o->vs;
-        o->vs = NULL;
-        if (o->ret < 0)
-            eng->err = o->err;
-        opener_start(o, eng, tl, i);
-        return o->ret;
-    }
-    opener_start(o, eng, tl, i);
-    struct reel_video_source_opts vo = video_opts(eng, l);
-    return reel_video_source_open_opts(video_path(l), eng->cfg.threads, &vo, eng->log, &ly->vs,
-                                       &eng->err);
-}
-
-static int prepare_video(struct reel_engine *eng, const struct reel_timeline *tl, struct opener *o,
-                         int i, struct layer *ly)
-{
-    const struct reel_layer *l = ly->l;
-    if (!video_path(l))
+    if (!reel_video_layer_path(l))
         return reel_err_set(&eng->err, REEL_EASSET_NOT_FOUND, l->path, "video layer has no source");
-    int ret = open_video(eng, tl, o, i, ly);
+    int ret = reel_video_opener_take(o, tl, i, &ly->vs, &eng->err);
     if (ret < 0)
         return ret;
     int sw, sh, fw, fh;
@@ -786,7 +695,13 @@ static int cpu_prepare(struct reel_engine *eng, const struct reel_scene *scene)
         }
     }
     p->n_layers = tl->n_layers;
-    struct opener opener = {.layer = -1};
+    /* The cpu engine decodes ahead on its prefetch thread. */
+    struct reel_video_opener opener;
+    reel_video_opener_init(&opener, eng->cfg.threads,
+                           &(struct reel_video_source_opts){.hwdec = eng->cfg.hwdec,
+                                                            .gpu_index = eng->cfg.gpu_index + 1,
+                                                            .is_prefetched = true},
+                           eng->log);
     for (int i = 0; i < tl->n_layers; i++) {
         struct layer *ly = &p->layers[i];
         const struct reel_layer *l = &tl->layers[i];
@@ -851,12 +766,12 @@ static int cpu_prepare(struct reel_engine *eng, const struct reel_scene *scene)
         if (!(ly->bw > 0.0) || !(ly->bh > 0.0))
             ly->is_drawn = false;
     }
-    opener_stop(&opener);
+    reel_video_opener_stop(&opener);
     p->scene = scene;
     memset(&p->stats, 0, sizeof(p->stats));
     return 0;
 fail:
-    opener_stop(&opener);
+    reel_video_opener_stop(&opener);
     fail(eng, ret, "prepare");
     free_layers(p);
     return ret;

@@ -214,9 +214,17 @@ static int gl_prepare(struct reel_engine *eng, const struct reel_scene *scene)
         goto out;
     }
     p->n_layers = tl->n_layers;
+    struct reel_video_opener opener;
+    reel_video_opener_init(&opener, eng->cfg.threads,
+                           &(struct reel_video_source_opts){.hwdec = eng->cfg.hwdec,
+                                                            .gpu_index = eng->cfg.gpu_index + 1},
+                           eng->log);
     for (int i = 0; i < tl->n_layers; i++)
-        if ((ret = reel_gl_layer_prepare(eng, i)) < 0)
-            goto out;
+        if ((ret = reel_gl_layer_prepare(eng, i, &opener)) < 0)
+            break;
+    reel_video_opener_stop(&opener);
+    if (ret < 0)
+        goto out;
     glBindFramebuffer(GL_FRAMEBUFFER, 0);
     ret = reel_gl_check(&eng->err, "engine", "prepare");
 out:

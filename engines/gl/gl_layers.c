@@ -972,18 +972,14 @@ static int video_programs(struct reel_engine *eng, struct reel_gl_layer *ly)
     return ret;
 }
 
-static int prepare_video(struct reel_engine *eng, struct reel_gl_layer *ly)
+static int prepare_video(struct reel_engine *eng, struct reel_gl_layer *ly, int i,
+                         struct reel_video_opener *opener)
 {
     struct reel_gl_priv *p = eng->priv;
     const struct reel_layer *l = ly->l;
-    const char *path = l->src_path ? l->src_path : l->src;
-    if (!path)
+    if (!reel_video_layer_path(l))
         return reel_err_set(&eng->err, REEL_EASSET_NOT_FOUND, l->path, "video layer has no source");
-    struct reel_video_source_opts vo = {.no_deinterlace = l->no_deinterlace,
-                                        .hwdec = eng->cfg.hwdec,
-                                        .gpu_index = eng->cfg.gpu_index + 1};
-    int ret =
-        reel_video_source_open_opts(path, eng->cfg.threads, &vo, eng->log, &ly->vs, &eng->err);
+    int ret = reel_video_opener_take(opener, p->scene->tl, i, &ly->vs, &eng->err);
     if (ret < 0)
         return ret;
     int sw, sh;
@@ -1057,7 +1053,7 @@ static int draw_programs(struct reel_engine *eng, struct reel_gl_layer *ly)
     return ret;
 }
 
-int reel_gl_layer_prepare(struct reel_engine *eng, int i)
+int reel_gl_layer_prepare(struct reel_engine *eng, int i, struct reel_video_opener *opener)
 {
     struct reel_gl_priv *p = eng->priv;
     const struct reel_timeline *tl = p->scene->tl;
@@ -1089,7 +1085,7 @@ int reel_gl_layer_prepare(struct reel_engine *eng, int i)
         ly->is_drawn = ret == 0 && ly->draw_tex && ly->bw > 0.0 && ly->bh > 0.0;
         break;
     case REEL_LAYER_VIDEO:
-        ret = prepare_video(eng, ly);
+        ret = prepare_video(eng, ly, i, opener);
         break;
     default:
         break;

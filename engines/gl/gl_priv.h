@@ -15,6 +15,7 @@
 #include "engines/gl/context.h"
 #include "engines/gl/program.h"
 #include "render/engine.h"
+#include "render/video_opener.h"
 #include "render/video_source.h"
 
 /* Largest box texture side, as in the cpu engine. */
@@ -167,8 +168,9 @@ int reel_gl_need(struct reel_engine *eng, enum reel_gl_prog which);
 
 /* ---- gl_layers.c ---- */
 
-/* Prepare layer i of the scene (static content fitted with its effects, or a video source). */
-int reel_gl_layer_prepare(struct reel_engine *eng, int i);
+/* Prepare layer i of the scene (static content fitted with its effects, or a video source, taken
+ * from opener, which meanwhile opens the next one). */
+int reel_gl_layer_prepare(struct reel_engine *eng, int i, struct reel_video_opener *opener);
 /* Release a layer's GL objects and source; the context must be current. */
 void reel_gl_layer_uninit(struct reel_gl_layer *ly);
 /* Bring a video layer's box texture to the frame at source time source_us. */

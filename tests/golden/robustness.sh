@@ -80,6 +80,9 @@ PY
     "$W" > "$dir/trunc2.json"
   run scrambled_second 1 decode_failed "$dir/out/d.mp4" -- render "$dir/trunc2.json" -o "$dir/out/d.mp4"
   names_layer scrambled_second 1
+  # The gl engine (Mesa's llvmpipe here) opens ahead the same way.
+  run scrambled_second_gl 1 decode_failed "$dir/out/e.mp4" -- render "$dir/trunc2.json" --engine gl -o "$dir/out/e.mp4"
+  names_layer scrambled_second_gl 1
 fi
 
 printf '{ %s, "layers": [ { "type": "color", "color": "#123456" } ] }\n' "$W" > "$dir/ok.json"

@@ -1,0 +1,84 @@
+#include "render/video_opener.h"
+
+#include <string.h>
+
+void reel_video_opener_init(struct reel_video_opener *o, int threads,
+                            const struct reel_video_source_opts *base, struct reel_log *log)
+{
+    memset(o, 0, sizeof(*o));
+    o->threads = threads;
+    o->base = *base;
+    o->log = log;
+    o->layer = -1;
+}
+
+const char *reel_video_layer_path(const struct reel_layer *l)
+{
+    return l->src_path ? l->src_path : l->src;
+}
+
+static struct reel_video_source_opts layer_opts(const struct reel_video_opener *o,
+                                                const struct reel_layer *l)
+{
+    struct reel_video_source_opts vo = o->base;
+    vo.no_deinterlace = l->no_deinterlace;
+    return vo;
+}
+
+static void *opener_main(void *arg)
+{
+    struct reel_video_opener *o = arg;
+    reel_log_set_thread_logger(o->log);
+    o->ret = reel_video_source_open_opts(o->path, o->threads, &o->vo, o->log, &o->vs, &o->err);
+    return NULL;
+}
+
+/* Start opening the first video layer after layer `after`, when the opener is idle. */
+static void start_after(struct reel_video_opener *o, const struct reel_timeline *tl, int after)
+{
+    if (o->layer >= 0)
+        return;
+    for (int i = after + 1; i < tl->n_layers; i++) {
+        const struct reel_layer *l = &tl->layers[i];
+        if (l->type != REEL_LAYER_VIDEO || !reel_layer_is_visual(l) || !reel_video_layer_path(l))
+            continue;
+        o->path = reel_video_layer_path(l);
+        o->vo = layer_opts(o, l);
+        o->vs = NULL;
+        o->ret = 0;
+        memset(&o->err, 0, sizeof(o->err));
+        /* Without a thread, the layer is simply opened when prepare comes to it. */
+        if (pthread_create(&o->thread, NULL, opener_main, o) == 0)
+            o->layer = i;
+        return;
+    }
+}
+
+int reel_video_opener_take(struct reel_video_opener *o, const struct reel_timeline *tl, int i,
+                           struct reel_video_source **out, struct reel_err *err)
+{
+    *out = NULL;
+    if (o->layer == i) {
+        pthread_join(o->thread, NULL);
+        o->layer = -1;
+        int ret = o->ret;
+        *out = o->vs;
+        o->vs = NULL;
+        if (ret < 0)
+            *err = o->err;
+        start_after(o, tl, i);
+        return ret;
+    }
+    start_after(o, tl, i);
+    const struct reel_layer *l = &tl->layers[i];
+    struct reel_video_source_opts vo = layer_opts(o, l);
+    return reel_video_source_open_opts(reel_video_layer_path(l), o->threads, &vo, o->log, out, err);
+}
+
+void reel_video_opener_stop(struct reel_video_opener *o)
+{
+    if (o->layer >= 0)
+        pthread_join(o->thread, NULL);
+    o->layer = -1;
+    reel_video_source_close(&o->vs);
+}

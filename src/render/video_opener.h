@@ -1,0 +1,52 @@
+/*
+ * Opening a video source (demuxer, stream search, decoder, first frame) takes tens of
+ * milliseconds on one core. While an engine's prepare opens one video layer's source, or works on
+ * the layers after it, the opener opens the next video layer's on a thread of its own. At most one
+ * is opened ahead; prepare takes it, or its error, when it comes to that layer. Both engines use
+ * it; only FFmpeg work runs on its thread (no GL).
+ */
+#ifndef REEL_RENDER_VIDEO_OPENER_H
+#define REEL_RENDER_VIDEO_OPENER_H
+
+#include <pthread.h>
+
+#include "core/err.h"
+#include "core/log.h"
+#include "render/video_source.h"
+#include "timeline/timeline.h"
+
+struct reel_video_opener {
+    /* Set by the engine before the first take, then left alone. */
+    int threads;                        /* decoder threads, as for reel_video_source_open */
+    struct reel_video_source_opts base; /* hwdec, gpu, prefetch; no_deinterlace is per layer */
+    struct reel_log *log;
+
+    /* The open ahead; layer -1 when idle. */
+    pthread_t thread;
+    int layer;
+    const char *path;
+    struct reel_video_source_opts vo;
+    struct reel_video_source *vs;
+    struct reel_err err;
+    int ret;
+};
+
+/* An idle opener with these settings. */
+void reel_video_opener_init(struct reel_video_opener *o, int threads,
+                            const struct reel_video_source_opts *base, struct reel_log *log);
+
+/* The file of a video layer (resolved path, else src); NULL when it has none. */
+const char *reel_video_layer_path(const struct reel_layer *l);
+
+/*
+ * Layer i's source (a visual video layer with a file): the one opened ahead when it is layer i's,
+ * else opened here; either way the next video layer after i starts opening meanwhile. Returns 0
+ * with *out set, or the error of the open (err filled, *out NULL).
+ */
+int reel_video_opener_take(struct reel_video_opener *o, const struct reel_timeline *tl, int i,
+                           struct reel_video_source **out, struct reel_err *err);
+
+/* Wait for an open in progress and close what nobody took. The opener is idle after. */
+void reel_video_opener_stop(struct reel_video_opener *o);
+
+#endif
