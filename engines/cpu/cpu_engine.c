@@ -48,6 +48,7 @@
 #include <libavutil/time.h>
 #include <libswscale/swscale.h>
 
+#include "core/thread.h"
 #include "engines/cpu/compose.h"
 #include "engines/cpu/effects.h"
 #include "engines/cpu/graph.h"
@@ -142,6 +143,7 @@ struct prefetch {
 static void *prefetch_main(void *arg)
 {
     struct prefetch *pf = arg;
+    reel_thread_name("reel-decode");
     reel_log_set_thread_logger(pf->log);
     pthread_mutex_lock(&pf->lock);
     for (;;) {

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 
 #include "core/err.h"
+#include "core/thread.h"
 #include "engines/cpu/pool.h"
 
 struct worker {
@@ -30,6 +31,7 @@ static void *worker_main(void *arg)
 {
     struct worker *w = arg;
     struct reel_cpu_pool *p = w->pool;
+    reel_thread_name("reel-compose");
     uint64_t seen = 0;
     pthread_mutex_lock(&p->lock);
     for (;;) {

@@ -17,6 +17,7 @@
 
 #include "api/internal.h"
 #include "assets/assets.h"
+#include "core/thread.h"
 #include "job/worker.h"
 #include "queue/keys.h"
 #include "queue/queue.h"
@@ -792,6 +793,7 @@ struct preview {
 static void *preview_main(void *arg)
 {
     struct preview *pv = arg;
+    reel_thread_name("reel-preview");
     struct reel_api *api = pv->api;
     struct MHD_Connection *c = pv->c;
     static const char *const no_root[] = {"/nonexistent/reel-no-asset-root", NULL};

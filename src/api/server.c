@@ -18,6 +18,7 @@
 
 #include "api/internal.h"
 #include "core/clock.h"
+#include "core/thread.h"
 
 struct route {
     const char *method;
@@ -570,6 +571,7 @@ static void on_connection(void *cls, struct MHD_Connection *c, void **socket_con
 static void *reaper_main(void *arg)
 {
     struct reel_api *api = arg;
+    reel_thread_name("reel-reaper");
     pthread_mutex_lock(&api->conns_lock);
     while (!api->stopping) {
         struct timespec ts;

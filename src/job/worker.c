@@ -29,6 +29,7 @@
 
 #include "assets/assets.h"
 #include "core/clock.h"
+#include "core/thread.h"
 #include "encode/encoder.h"
 #include "job/webhook.h"
 #include "job/worker.h"
@@ -227,6 +228,7 @@ static void hook_enqueue(struct reel_worker_pool *p, struct reel_queue *q, const
 static void *hook_main(void *arg)
 {
     struct reel_worker_pool *p = arg;
+    reel_thread_name("reel-hooks");
     for (;;) {
         pthread_mutex_lock(&p->lock);
         while (!p->hooks && !atomic_load(&p->finishing))
@@ -322,6 +324,7 @@ static void prune_outputs(const char *dir, int64_t keep_ms, struct reel_log *log
 static void *keeper_main(void *arg)
 {
     struct reel_worker_pool *p = arg;
+    reel_thread_name("reel-keeper");
     int64_t beat_ms = p->lease_ms / 3 < 500 ? p->lease_ms / 3 : 500;
     int64_t next_reclaim = 0, next_prune = 0;
     int64_t keep_ms = p->cfg.keep_outputs_ms ? p->cfg.keep_outputs_ms : 7LL * 24 * 3600 * 1000;
@@ -782,6 +785,7 @@ static void run_job(struct slot *s, struct reel_claim *c)
 static void *slot_main(void *arg)
 {
     struct slot *s = arg;
+    reel_thread_name("reel-slot");
     struct reel_worker_pool *p = s->pool;
     bool down = false;
     while (!atomic_load(&p->stopping)) {

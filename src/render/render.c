@@ -13,6 +13,7 @@
 
 #include "audio/audio.h"
 #include "core/clock.h"
+#include "core/thread.h"
 #include "encode/output.h"
 #include "render/engine.h"
 #include "render/render.h"
@@ -33,7 +34,7 @@ struct frame_queue {
     pthread_cond_t cond;
     AVFrame *items[QUEUE_CAP];
     int head, count;
-    int cap; /* at most QUEUE_CAP */
+    int cap;      /* at most QUEUE_CAP */
     bool closed;  /* producer is done */
     bool aborted; /* consumer failed: producer must stop */
 };
@@ -152,6 +153,7 @@ static int write_audio_until(struct enc_thread *et, int64_t t_us)
 static void *enc_main(void *arg)
 {
     struct enc_thread *et = arg;
+    reel_thread_name("reel-encode");
     reel_log_set_thread_logger(et->log);
     AVFrame *f;
     int64_t n = 0;

@@ -2,6 +2,8 @@
 
 #include <string.h>
 
+#include "core/thread.h"
+
 void reel_video_opener_init(struct reel_video_opener *o, int threads,
                             const struct reel_video_source_opts *base, struct reel_log *log)
 {
@@ -28,6 +30,7 @@ static struct reel_video_source_opts layer_opts(const struct reel_video_opener *
 static void *opener_main(void *arg)
 {
     struct reel_video_opener *o = arg;
+    reel_thread_name("reel-open");
     reel_log_set_thread_logger(o->log);
     o->ret = reel_video_source_open_opts(o->path, o->threads, &o->vo, o->log, &o->vs, &o->err);
     return NULL;

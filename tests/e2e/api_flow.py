@@ -1,9 +1,9 @@
 """The whole job API over real HTTP against `reel serve --workers 1` and a real redis-server:
 submit, poll to succeeded, download (full, ranged, suffix, 416, 304), poster, log, list with a
 cursor, cancel queued and running, idempotent resubmit, templates, validate, frames (PNG),
-info/health/readiness/metrics, serve's flags (--help, exit 2 on bad values) and a drain on
-SIGTERM; then auth on (401s, the right token, open health routes) and the
-per-token rate limit (429 + Retry-After)."""
+info/health/readiness/metrics, the names of serve's threads while a job renders, serve's flags
+(--help, exit 2 on bad values) and a drain on SIGTERM; then auth on (401s, the right token, open
+health routes) and the per-token rate limit (429 + Retry-After)."""
 
 import http.client
 import json
@@ -24,7 +24,19 @@ def png_size(data):
     return struct.unpack(">II", data[16:24])
 
 
-def test_jobs(cl, api):
+def thread_names(pid):
+    names = set()
+    task = f"/proc/{pid}/task"
+    for tid in os.listdir(task):
+        try:
+            with open(f"{task}/{tid}/comm") as f:
+                names.add(f.read().strip())
+        except OSError:
+            pass  # the thread ended meanwhile
+    return names
+
+
+def test_jobs(cl, api, proc):
     # --- info, health, readiness
     st, _, info = api.json("GET", "/v1/info")
     check(st == 200 and info["version"] and info["limits"]["max_layers"] == 500,
@@ -193,6 +205,11 @@ def test_jobs(cl, api):
     st, _, r = api.json("POST", "/v1/jobs", slow_job(20))
     check(st == 202, f"slow submit: {st} {r}")
     wait_for(lambda: api.status(r["id"])["status"] == "running", 60, "the slow job to run")
+    # Each of reel's threads names itself (top -H, ps -L, gdb, perf tell them apart): the API's
+    # reaper, the worker's slot, keeper and webhook threads, and the render's encoder thread.
+    want = {"reel-reaper", "reel-slot", "reel-keeper", "reel-hooks", "reel-encode"}
+    wait_for(lambda: want <= thread_names(proc.proc.pid), 10, f"threads named {sorted(want)}")
+    log(f"thread names while rendering: {sorted(thread_names(proc.proc.pid))}: ok")
     st, _, d = api.json("DELETE", f"/v1/jobs/{r['id']}")
     check(st == 202, f"cancel running: {st} {d}")
     end = api.wait_terminal(r["id"], 10)
@@ -353,8 +370,8 @@ def test_sigterm(cl):
 def test(reel_bin):
     test_flags(reel_bin)
     with Cluster(reel_bin) as cl:
-        _, api = cl.serve(workers=1)
-        test_jobs(cl, api)
+        proc, api = cl.serve(workers=1)
+        test_jobs(cl, api, proc)
         test_auth(cl)
         test_allow_host(cl, cl.preview_png)
         test_sigterm(cl)
