@@ -697,13 +697,8 @@ static int cpu_prepare(struct reel_engine *eng, const struct reel_scene *scene)
         }
     }
     p->n_layers = tl->n_layers;
-    /* The cpu engine decodes ahead on its prefetch thread. */
     struct reel_video_opener opener;
-    reel_video_opener_init(&opener, eng->cfg.threads,
-                           &(struct reel_video_source_opts){.hwdec = eng->cfg.hwdec,
-                                                            .gpu_index = eng->cfg.gpu_index + 1,
-                                                            .is_prefetched = true},
-                           eng->log);
+    reel_video_opener_init(&opener, eng, true); /* decoded ahead on the prefetch thread */
     for (int i = 0; i < tl->n_layers; i++) {
         struct layer *ly = &p->layers[i];
         const struct reel_layer *l = &tl->layers[i];

@@ -215,10 +215,7 @@ static int gl_prepare(struct reel_engine *eng, const struct reel_scene *scene)
     }
     p->n_layers = tl->n_layers;
     struct reel_video_opener opener;
-    reel_video_opener_init(&opener, eng->cfg.threads,
-                           &(struct reel_video_source_opts){.hwdec = eng->cfg.hwdec,
-                                                            .gpu_index = eng->cfg.gpu_index + 1},
-                           eng->log);
+    reel_video_opener_init(&opener, eng, false);
     for (int i = 0; i < tl->n_layers; i++)
         if ((ret = reel_gl_layer_prepare(eng, i, &opener)) < 0)
             break;

@@ -1,7 +1,7 @@
 /*
  * Thread names: each of reel's threads names itself when it starts, so that `top -H`, `ps -L`,
- * gdb and perf tell them apart. Threads that libraries start (libx264's, libmicrohttpd's) keep the
- * name of the thread that started them.
+ * gdb and perf tell them apart. Threads that libraries start keep the names the libraries give
+ * them (libmicrohttpd's, Mesa's), else the name of the thread that started them (libx264's).
  */
 #ifndef REEL_CORE_THREAD_H
 #define REEL_CORE_THREAD_H

@@ -4,13 +4,15 @@
 
 #include "core/thread.h"
 
-void reel_video_opener_init(struct reel_video_opener *o, int threads,
-                            const struct reel_video_source_opts *base, struct reel_log *log)
+void reel_video_opener_init(struct reel_video_opener *o, const struct reel_engine *eng,
+                            bool is_prefetched)
 {
     memset(o, 0, sizeof(*o));
-    o->threads = threads;
-    o->base = *base;
-    o->log = log;
+    o->threads = eng->cfg.threads;
+    o->base = (struct reel_video_source_opts){.hwdec = eng->cfg.hwdec,
+                                              .gpu_index = eng->cfg.gpu_index + 1,
+                                              .is_prefetched = is_prefetched};
+    o->log = eng->log;
     o->layer = -1;
 }
 

@@ -9,14 +9,16 @@
 #define REEL_RENDER_VIDEO_OPENER_H
 
 #include <pthread.h>
+#include <stdbool.h>
 
 #include "core/err.h"
 #include "core/log.h"
+#include "render/engine.h"
 #include "render/video_source.h"
 #include "timeline/timeline.h"
 
 struct reel_video_opener {
-    /* Set by the engine before the first take, then left alone. */
+    /* Set by reel_video_opener_init. */
     int threads;                        /* decoder threads, as for reel_video_source_open */
     struct reel_video_source_opts base; /* hwdec, gpu, prefetch; no_deinterlace is per layer */
     struct reel_log *log;
@@ -31,9 +33,10 @@ struct reel_video_opener {
     int ret;
 };
 
-/* An idle opener with these settings. */
-void reel_video_opener_init(struct reel_video_opener *o, int threads,
-                            const struct reel_video_source_opts *base, struct reel_log *log);
+/* An idle opener for eng's sources: its decoder threads, hwdec, GPU and log. is_prefetched: the
+ * engine decodes ahead on a thread of its own (see reel_video_source_opts). */
+void reel_video_opener_init(struct reel_video_opener *o, const struct reel_engine *eng,
+                            bool is_prefetched);
 
 /* The file of a video layer (resolved path, else src); NULL when it has none. */
 const char *reel_video_layer_path(const struct reel_layer *l);
