@@ -538,8 +538,6 @@ static int prepare_video(struct reel_engine *eng, const struct reel_timeline *tl
                          struct reel_video_opener *o, int i, struct layer *ly)
 {
     const struct reel_layer *l = ly->l;
-    if (!reel_video_layer_path(l))
-        return reel_err_set(&eng->err, REEL_EASSET_NOT_FOUND, l->path, "video layer has no source");
     int ret = reel_video_opener_take(o, tl, i, &ly->vs, &eng->err);
     if (ret < 0)
         return ret;

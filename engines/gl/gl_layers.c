@@ -977,8 +977,6 @@ static int prepare_video(struct reel_engine *eng, struct reel_gl_layer *ly, int 
 {
     struct reel_gl_priv *p = eng->priv;
     const struct reel_layer *l = ly->l;
-    if (!reel_video_layer_path(l))
-        return reel_err_set(&eng->err, REEL_EASSET_NOT_FOUND, l->path, "video layer has no source");
     int ret = reel_video_opener_take(opener, p->scene->tl, i, &ly->vs, &eng->err);
     if (ret < 0)
         return ret;

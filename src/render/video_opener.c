@@ -16,7 +16,8 @@ void reel_video_opener_init(struct reel_video_opener *o, const struct reel_engin
     o->layer = -1;
 }
 
-const char *reel_video_layer_path(const struct reel_layer *l)
+/* The file of a video layer (resolved path, else src); NULL when it has none. */
+static const char *layer_path(const struct reel_layer *l)
 {
     return l->src_path ? l->src_path : l->src;
 }
@@ -45,9 +46,9 @@ static void start_after(struct reel_video_opener *o, const struct reel_timeline 
         return;
     for (int i = after + 1; i < tl->n_layers; i++) {
         const struct reel_layer *l = &tl->layers[i];
-        if (l->type != REEL_LAYER_VIDEO || !reel_layer_is_visual(l) || !reel_video_layer_path(l))
+        if (l->type != REEL_LAYER_VIDEO || !reel_layer_is_visual(l) || !layer_path(l))
             continue;
-        o->path = reel_video_layer_path(l);
+        o->path = layer_path(l);
         o->vo = layer_opts(o, l);
         o->vs = NULL;
         o->ret = 0;
@@ -76,8 +77,10 @@ int reel_video_opener_take(struct reel_video_opener *o, const struct reel_timeli
     }
     start_after(o, tl, i);
     const struct reel_layer *l = &tl->layers[i];
+    if (!layer_path(l))
+        return reel_err_set(err, REEL_EASSET_NOT_FOUND, l->path, "video layer has no source");
     struct reel_video_source_opts vo = layer_opts(o, l);
-    return reel_video_source_open_opts(reel_video_layer_path(l), o->threads, &vo, o->log, out, err);
+    return reel_video_source_open_opts(layer_path(l), o->threads, &vo, o->log, out, err);
 }
 
 void reel_video_opener_stop(struct reel_video_opener *o)

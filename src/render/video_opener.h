@@ -38,13 +38,11 @@ struct reel_video_opener {
 void reel_video_opener_init(struct reel_video_opener *o, const struct reel_engine *eng,
                             bool is_prefetched);
 
-/* The file of a video layer (resolved path, else src); NULL when it has none. */
-const char *reel_video_layer_path(const struct reel_layer *l);
-
 /*
- * Layer i's source (a visual video layer with a file): the one opened ahead when it is layer i's,
- * else opened here; either way the next video layer after i starts opening meanwhile. Returns 0
- * with *out set, or the error of the open (err filled, *out NULL).
+ * Layer i's source (a visual video layer): the one opened ahead when it is layer i's, else opened
+ * here; either way the next video layer after i starts opening meanwhile. Returns 0 with *out set,
+ * or the error of the open (err filled, *out NULL; -REEL_EASSET_NOT_FOUND for a layer without a
+ * file).
  */
 int reel_video_opener_take(struct reel_video_opener *o, const struct reel_timeline *tl, int i,
                            struct reel_video_source **out, struct reel_err *err);
