@@ -26,6 +26,7 @@
 #include "bench/bench.h"
 #include "bench/internal.h"
 #include "core/clock.h"
+#include "core/memory.h"
 #include "render/engine.h"
 
 #define MAX_JOBS 32
@@ -601,6 +602,10 @@ static void host_facts(struct bench *b)
     if (f)
         fclose(f);
     fmt_into(h->libav, sizeof(h->libav), "%s", av_version_info());
+    reel_hugepages_kernel_mode(h->thp, sizeof(h->thp));
+    fmt_into(h->thp_reel, sizeof(h->thp_reel), "%s",
+             reel_hugepages_parse(getenv("REEL_HUGEPAGES"), NULL) == REEL_HUGEPAGES_OFF ? "off"
+                                                                                        : "system");
     if (b->has_ffmpeg) {
         char cmd[PATH_MAX + 32];
         fmt_into(cmd, sizeof(cmd), "'%s' -hide_banner -version 2>/dev/null", b->ffmpeg);
@@ -804,6 +809,10 @@ int reel_bench_main(int argc, char **argv)
 {
     if (argc >= 3 && (!strcmp(argv[2], "_floor") || !strcmp(argv[2], "_compose")))
         return child_mode(argc, argv);
+    /* Children inherit this process's huge page setting. The FFmpeg peer runs as it would from a
+     * shell on this machine, so the bench itself takes the system's; reel's own children apply
+     * REEL_HUGEPAGES again when they start. */
+    reel_hugepages_apply(REEL_HUGEPAGES_SYSTEM);
 
     static const struct option opts[] = {
         {"engine", required_argument, NULL, 'e'}, {"jobs", required_argument, NULL, 'j'},

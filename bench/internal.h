@@ -168,6 +168,8 @@ struct reel_bench_host {
     char ffmpeg_cli[160];    /* first line of `ffmpeg -version`, or "" when missing */
     char libav[64];          /* av_version_info() */
     char engines_desc[1024]; /* each measured engine's describe() output, if any */
+    char thp[32];            /* the kernel's transparent huge pages mode ("madvise"), or "" */
+    char thp_reel[16];       /* REEL_HUGEPAGES as reel's children apply it: "off" or "system" */
     char date[32];           /* UTC, ISO 8601 */
 };
 

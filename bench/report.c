@@ -225,8 +225,11 @@ void reel_bench_report_markdown(FILE *f, const struct reel_bench_results *r)
 {
     const struct reel_bench_host *h = &r->host;
     fprintf(f, "## reel bench: %s (%s)\n\n", h->name, h->date);
-    fprintf(f, "%s; %s; %d cores; %.1f GB; %s; libav %s\n\n", h->os, h->cpu, h->cores, h->mem_gb,
+    fprintf(f, "%s; %s; %d cores; %.1f GB; %s; libav %s", h->os, h->cpu, h->cores, h->mem_gb,
             h->ffmpeg_cli[0] ? h->ffmpeg_cli : "no ffmpeg CLI", h->libav);
+    if (h->thp[0])
+        fprintf(f, "; transparent huge pages: %s (reel: %s, REEL_HUGEPAGES)", h->thp, h->thp_reel);
+    fprintf(f, "\n\n");
     fprintf(f, "Median (min–max) over the runs after one warm-up. Stage columns are medians in "
                "seconds of wall time on reel's own timers; the render and encoder threads overlap, "
                "so stages add up to more than the wall time.\n\n");
@@ -431,6 +434,8 @@ int reel_bench_report_json(const char *path, const struct reel_bench_results *r,
     cJSON_AddStringToObject(m, "ffmpeg_cli", h->ffmpeg_cli);
     cJSON_AddStringToObject(m, "libav", h->libav);
     cJSON_AddStringToObject(m, "engines", h->engines_desc);
+    cJSON_AddStringToObject(m, "transparent_hugepages", h->thp);
+    cJSON_AddStringToObject(m, "reel_hugepages", h->thp_reel);
 
     cJSON *series = cJSON_AddArrayToObject(root, "series");
     int order[REEL_BENCH_MAX_SERIES];

@@ -10,9 +10,6 @@
 #include <libgen.h>
 #include <limits.h>
 #include <math.h>
-#ifdef __GLIBC__
-#include <malloc.h>
-#endif
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -28,6 +25,7 @@
 #include "core/clock.h"
 #include "core/err.h"
 #include "core/log.h"
+#include "core/memory.h"
 #include "encode/encoder.h"
 #include "job/worker_cmd.h"
 #include "raster/raster.h"
@@ -741,13 +739,7 @@ static int apply_env(struct cli *c)
 
 int main(int argc, char **argv)
 {
-#ifdef __GLIBC__
-    /* Blocks of 4 MB and more (a 2160p picture is 12 MB) come straight from the system and go back
-     * to it when freed. By default glibc raises this threshold to the largest block freed so far
-     * and then keeps such blocks in its heaps, one per thread that allocated them: a source opened
-     * on a helper thread then cost a 2160p render an extra picture at its peak. */
-    mallopt(M_MMAP_THRESHOLD, 4 << 20);
-#endif
+    reel_memory_setup();
     if (argc < 2) {
         usage(stderr);
         return 2;

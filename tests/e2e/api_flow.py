@@ -36,6 +36,15 @@ def thread_names(pid):
     return names
 
 
+def thp_enabled(pid):
+    """The THP_enabled line of /proc/PID/status: 0 when the process takes no huge pages."""
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("THP_enabled:"):
+                return int(line.split()[1])
+    return None
+
+
 def test_jobs(cl, api, proc):
     # --- info, health, readiness
     st, _, info = api.json("GET", "/v1/info")
@@ -210,6 +219,8 @@ def test_jobs(cl, api, proc):
     want = {"reel-reaper", "reel-slot", "reel-keeper", "reel-hooks", "reel-encode"}
     wait_for(lambda: want <= thread_names(proc.proc.pid), 10, f"threads named {sorted(want)}")
     log(f"thread names while rendering: {sorted(thread_names(proc.proc.pid))}: ok")
+    # REEL_HUGEPAGES is unset here, so the server renders without transparent huge pages.
+    check(thp_enabled(proc.proc.pid) == 0, "serve takes transparent huge pages by default")
     st, _, d = api.json("DELETE", f"/v1/jobs/{r['id']}")
     check(st == 202, f"cancel running: {st} {d}")
     end = api.wait_terminal(r["id"], 10)
