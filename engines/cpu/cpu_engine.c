@@ -122,10 +122,13 @@ struct cpu_priv {
 /*
  * Decoding ahead: while frame n is composed (and encoded), a thread of its own decodes the
  * frames its video layers show at n + 1, so the decoders need no threads of their own (frame
- * threads cost about 10 % more CPU for the same frames) and decoding overlaps composing. It only
- * reads sources the render thread does not touch until prefetch_wait has returned; what it
- * decodes is exactly what the render thread's own query for n + 1 then finds, and an error is
- * left for that query to meet and report.
+ * threads cost about 10 % more CPU for the same frames) and decoding overlaps composing. Sources
+ * are claimed one at a time, and the render thread, once it has composed frame n and comes back
+ * for n + 1, decodes the sources the thread has not reached yet instead of waiting: where two
+ * clips overlap (a crossfade), the two are then decoded at once. Each source is only touched by
+ * the thread that claimed it until prefetch_wait has returned; what is decoded is exactly what
+ * the render thread's own query for n + 1 then finds, and an error is left for that query to
+ * meet and report.
  */
 #define PREFETCH_MAX 16
 
@@ -136,9 +139,29 @@ struct prefetch {
     struct reel_log *log;
     struct reel_video_source *vs[PREFETCH_MAX];
     int64_t at_us[PREFETCH_MAX];
-    int n;
+    int n;       /* sources of the current job */
+    int claimed; /* sources taken by either thread so far */
+    int done;    /* sources decoded */
     bool busy, stop;
 };
+
+/* Decode the job's unclaimed sources one by one until none is left; with pf->lock held, which
+ * is released around each decode. */
+static void prefetch_drain(struct prefetch *pf)
+{
+    while (pf->claimed < pf->n) {
+        int i = pf->claimed++;
+        pthread_mutex_unlock(&pf->lock);
+        const AVFrame *f;
+        struct reel_err err = {0};
+        (void)reel_video_source_get(pf->vs[i], pf->at_us[i], &f, &err);
+        pthread_mutex_lock(&pf->lock);
+        if (++pf->done == pf->n) {
+            pf->busy = false;
+            pthread_cond_broadcast(&pf->cond);
+        }
+    }
+}
 
 static void *prefetch_main(void *arg)
 {
@@ -151,16 +174,10 @@ static void *prefetch_main(void *arg)
             pthread_cond_wait(&pf->cond, &pf->lock);
         if (pf->stop)
             break;
-        int n = pf->n;
-        pthread_mutex_unlock(&pf->lock);
-        for (int i = 0; i < n; i++) {
-            const AVFrame *f;
-            struct reel_err err = {0};
-            (void)reel_video_source_get(pf->vs[i], pf->at_us[i], &f, &err);
-        }
-        pthread_mutex_lock(&pf->lock);
-        pf->busy = false;
-        pthread_cond_broadcast(&pf->cond);
+        prefetch_drain(pf);
+        /* Sources the render thread took may still be decoding: wait for the job to end. */
+        while (pf->busy && !pf->stop)
+            pthread_cond_wait(&pf->cond, &pf->lock);
     }
     pthread_mutex_unlock(&pf->lock);
     return NULL;
@@ -183,12 +200,15 @@ static struct prefetch *prefetch_start(struct reel_log *log)
     return pf;
 }
 
-/* Wait until the sources are the render thread's again. */
+/* Decode what the thread has not reached, then wait until the sources are the render thread's
+ * again. */
 static void prefetch_wait(struct prefetch *pf)
 {
     if (!pf)
         return;
     pthread_mutex_lock(&pf->lock);
+    if (pf->busy)
+        prefetch_drain(pf);
     while (pf->busy)
         pthread_cond_wait(&pf->cond, &pf->lock);
     pthread_mutex_unlock(&pf->lock);
@@ -1041,6 +1061,7 @@ static void prefetch_next(struct reel_engine *eng, int64_t pts_us)
         return;
     pthread_mutex_lock(&pf->lock);
     pf->n = k;
+    pf->claimed = pf->done = 0;
     pf->busy = true;
     pthread_cond_broadcast(&pf->cond);
     pthread_mutex_unlock(&pf->lock);
