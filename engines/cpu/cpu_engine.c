@@ -207,8 +207,7 @@ static void prefetch_wait(struct prefetch *pf)
     if (!pf)
         return;
     pthread_mutex_lock(&pf->lock);
-    if (pf->busy)
-        prefetch_drain(pf);
+    prefetch_drain(pf);
     while (pf->busy)
         pthread_cond_wait(&pf->cond, &pf->lock);
     pthread_mutex_unlock(&pf->lock);

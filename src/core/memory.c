@@ -32,15 +32,6 @@ int reel_hugepages_apply(enum reel_hugepages mode)
 #endif
 }
 
-bool reel_hugepages_enabled(void)
-{
-#ifdef __linux__
-    return prctl(PR_GET_THP_DISABLE, 0UL, 0UL, 0UL, 0UL) == 0;
-#else
-    return true;
-#endif
-}
-
 void reel_hugepages_kernel_mode(char *out, size_t cap)
 {
     if (cap == 0)
@@ -66,9 +57,9 @@ void reel_memory_setup(void)
      * on a helper thread then cost a 2160p render an extra picture at its peak. */
     mallopt(M_MMAP_THRESHOLD, 4 << 20);
 #endif
-    /* libx264 asks for huge pages for its frames and lookahead (madvise). On the virtual machines
-     * measured, the kernel zeroing those 2 MB pages at the first touch took twice the system time
-     * of faulting the same memory in 4 KB pages, with no gain in libx264's own time. A kernel that
-     * refuses (older than 3.15) leaves the system's setting, which is only slower. */
+    /* libx264 asks for huge pages for its frames and lookahead (madvise). On the VM measured
+     * (docs/engines.md, "Huge pages"), the kernel zeroing those 2 MB pages at the first touch took
+     * twice the system time of faulting the same memory in 4 KB pages, with no gain in libx264's
+     * own time. A kernel that refuses (older than 3.15) leaves the system's setting. */
     reel_hugepages_apply(reel_hugepages_parse(getenv("REEL_HUGEPAGES"), stderr));
 }

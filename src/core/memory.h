@@ -6,7 +6,6 @@
 #ifndef REEL_CORE_MEMORY_H
 #define REEL_CORE_MEMORY_H
 
-#include <stdbool.h>
 #include <stdio.h>
 
 /* What REEL_HUGEPAGES may say. */
@@ -26,9 +25,6 @@ enum reel_hugepages reel_hugepages_parse(const char *value, FILE *note);
  * prctl(PR_SET_THP_DISABLE). 0, or -1 with errno when the kernel refused.
  */
 int reel_hugepages_apply(enum reel_hugepages mode);
-
-/* Whether the process takes transparent huge pages at all (false when they are off for it). */
-bool reel_hugepages_enabled(void);
 
 /* The kernel's mode ("always", "madvise" or "never": the bracketed word of
  * /sys/kernel/mm/transparent_hugepage/enabled) into out; "" where the kernel has none. */
