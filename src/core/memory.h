@@ -1,7 +1,7 @@
 /*
  * How the reel process uses memory, set once at the start of main() before any thread runs:
  * glibc's threshold for taking large blocks straight from the system, and whether the process
- * uses transparent huge pages (REEL_HUGEPAGES). docs/engines.md, "Memory", has the figures.
+ * uses transparent huge pages (REEL_HUGEPAGES). docs/engines.md, "Huge pages", has the figures.
  */
 #ifndef REEL_CORE_MEMORY_H
 #define REEL_CORE_MEMORY_H
