@@ -119,10 +119,11 @@ SSE41 static inline __m128i scale4(__m128i w, __m128i q16)
     return _mm_or_si128(rb, _mm_slli_epi32(ga, 8));
 }
 
-/* (h0 iwy + h1 wy + 32768) >> 16 for 16-bit values h in 32-bit lanes. */
-SSE41 static inline __m128i vert4(__m128i h0, __m128i h1, __m128i iwy, __m128i wy)
+/* (h0 (256 - wy) + h1 wy + 32768) >> 16 for 16-bit values h in 32-bit lanes, with the sum
+ * written h0 256 + (h1 - h0) wy: the same integer (below 2^25), for one multiply instead of two. */
+SSE41 static inline __m128i vert4(__m128i h0, __m128i h1, __m128i wy)
 {
-    __m128i s = _mm_add_epi32(_mm_mullo_epi32(h0, iwy), _mm_mullo_epi32(h1, wy));
+    __m128i s = _mm_add_epi32(_mm_slli_epi32(h0, 8), _mm_mullo_epi32(_mm_sub_epi32(h1, h0), wy));
     return _mm_srli_epi32(_mm_add_epi32(s, _mm_set1_epi32(32768)), 16);
 }
 
@@ -132,7 +133,7 @@ SSE41 static inline __m128i bilinear4(__m128i p00, __m128i p10, __m128i p01, __m
 {
     const __m128i m = _mm_set1_epi32(0x00FF00FF), lo16 = _mm_set1_epi32(0xFFFF);
     const __m128i k256 = _mm_set1_epi32(256);
-    __m128i iwx = _mm_sub_epi32(k256, wx), iwy = _mm_sub_epi32(k256, wy);
+    __m128i iwx = _mm_sub_epi32(k256, wx);
     __m128i wx16 = _mm_or_si128(wx, _mm_slli_epi32(wx, 16));
     __m128i iwx16 = _mm_or_si128(iwx, _mm_slli_epi32(iwx, 16));
 #define H_(a, b)                                               \
@@ -142,10 +143,10 @@ SSE41 static inline __m128i bilinear4(__m128i p00, __m128i p10, __m128i p01, __m
     __m128i ga0 = H_(_mm_srli_epi32(p00, 8), _mm_srli_epi32(p10, 8));
     __m128i ga1 = H_(_mm_srli_epi32(p01, 8), _mm_srli_epi32(p11, 8));
 #undef H_
-    __m128i r = vert4(_mm_and_si128(rb0, lo16), _mm_and_si128(rb1, lo16), iwy, wy);
-    __m128i b = vert4(_mm_srli_epi32(rb0, 16), _mm_srli_epi32(rb1, 16), iwy, wy);
-    __m128i g = vert4(_mm_and_si128(ga0, lo16), _mm_and_si128(ga1, lo16), iwy, wy);
-    __m128i a = vert4(_mm_srli_epi32(ga0, 16), _mm_srli_epi32(ga1, 16), iwy, wy);
+    __m128i r = vert4(_mm_and_si128(rb0, lo16), _mm_and_si128(rb1, lo16), wy);
+    __m128i b = vert4(_mm_srli_epi32(rb0, 16), _mm_srli_epi32(rb1, 16), wy);
+    __m128i g = vert4(_mm_and_si128(ga0, lo16), _mm_and_si128(ga1, lo16), wy);
+    __m128i a = vert4(_mm_srli_epi32(ga0, 16), _mm_srli_epi32(ga1, 16), wy);
     return _mm_or_si128(_mm_or_si128(r, _mm_slli_epi32(g, 8)),
                         _mm_or_si128(_mm_slli_epi32(b, 16), _mm_slli_epi32(a, 24)));
 }
@@ -494,9 +495,12 @@ AVX2 static inline __m256i scale8(__m256i w, __m256i q16)
     return _mm256_or_si256(rb, _mm256_slli_epi32(ga, 8));
 }
 
-AVX2 static inline __m256i vert8(__m256i h0, __m256i h1, __m256i iwy, __m256i wy)
+/* (h0 (256 - wy) + h1 wy + 32768) >> 16, with the sum written h0 256 + (h1 - h0) wy: the same
+ * integer (below 2^25), for one multiply instead of two. */
+AVX2 static inline __m256i vert8(__m256i h0, __m256i h1, __m256i wy)
 {
-    __m256i s = _mm256_add_epi32(_mm256_mullo_epi32(h0, iwy), _mm256_mullo_epi32(h1, wy));
+    __m256i s = _mm256_add_epi32(_mm256_slli_epi32(h0, 8),
+                                 _mm256_mullo_epi32(_mm256_sub_epi32(h1, h0), wy));
     return _mm256_srli_epi32(_mm256_add_epi32(s, _mm256_set1_epi32(32768)), 16);
 }
 
@@ -505,7 +509,7 @@ AVX2 static inline __m256i bilinear8(__m256i p00, __m256i p10, __m256i p01, __m2
 {
     const __m256i m = _mm256_set1_epi32(0x00FF00FF), lo16 = _mm256_set1_epi32(0xFFFF);
     const __m256i k256 = _mm256_set1_epi32(256);
-    __m256i iwx = _mm256_sub_epi32(k256, wx), iwy = _mm256_sub_epi32(k256, wy);
+    __m256i iwx = _mm256_sub_epi32(k256, wx);
     __m256i wx16 = _mm256_or_si256(wx, _mm256_slli_epi32(wx, 16));
     __m256i iwx16 = _mm256_or_si256(iwx, _mm256_slli_epi32(iwx, 16));
 #define H_(a, b)                                                        \
@@ -515,10 +519,10 @@ AVX2 static inline __m256i bilinear8(__m256i p00, __m256i p10, __m256i p01, __m2
     __m256i ga0 = H_(_mm256_srli_epi32(p00, 8), _mm256_srli_epi32(p10, 8));
     __m256i ga1 = H_(_mm256_srli_epi32(p01, 8), _mm256_srli_epi32(p11, 8));
 #undef H_
-    __m256i r = vert8(_mm256_and_si256(rb0, lo16), _mm256_and_si256(rb1, lo16), iwy, wy);
-    __m256i b = vert8(_mm256_srli_epi32(rb0, 16), _mm256_srli_epi32(rb1, 16), iwy, wy);
-    __m256i g = vert8(_mm256_and_si256(ga0, lo16), _mm256_and_si256(ga1, lo16), iwy, wy);
-    __m256i a = vert8(_mm256_srli_epi32(ga0, 16), _mm256_srli_epi32(ga1, 16), iwy, wy);
+    __m256i r = vert8(_mm256_and_si256(rb0, lo16), _mm256_and_si256(rb1, lo16), wy);
+    __m256i b = vert8(_mm256_srli_epi32(rb0, 16), _mm256_srli_epi32(rb1, 16), wy);
+    __m256i g = vert8(_mm256_and_si256(ga0, lo16), _mm256_and_si256(ga1, lo16), wy);
+    __m256i a = vert8(_mm256_srli_epi32(ga0, 16), _mm256_srli_epi32(ga1, 16), wy);
     return _mm256_or_si256(_mm256_or_si256(r, _mm256_slli_epi32(g, 8)),
                            _mm256_or_si256(_mm256_slli_epi32(b, 16), _mm256_slli_epi32(a, 24)));
 }
