@@ -178,6 +178,12 @@ static bool random_draw(struct reel_cpu_draw *d, const uint8_t *tex, int w, int 
             double c = cos(0.3), sn = sin(0.3);
             fwd = (struct reel_affine){c * s * 1e6,  -sn * s, rndf() * w,
                                        sn * s * 1e6, c * s,   rndf() * h};
+        } else if (rndi(0, 1)) {
+            /* upright, the box's width far below a pixel: the pixels beside it still cover it in
+             * part, at texel columns beyond +-1e8 and past 32 bits, which the SIMD kernels hand
+             * to the C */
+            d->bh = th;
+            fwd = (struct reel_affine){0.005 + rndf() * 0.2, 0, rndf() * w, 0, 1, rndf() * h};
         }
     } else {
         d->bw = solid ? 1.0 + rndf() * 90.0 : tw * (0.25 + rndf() * 2.0);
