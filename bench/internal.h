@@ -287,6 +287,25 @@ void reel_bench_pick_fastest_peers(struct reel_bench_results *r);
 /* The targets that the results can speak to, at most cap of them. Returns how many. */
 int reel_bench_targets(const struct reel_bench_results *r, struct reel_bench_target *out, int cap);
 
+/*
+ * reel's CPU time for a job beside the encoder's alone (the floor's timed part) and the
+ * composition's alone (the render loop with the encoder skipped), medians of each series.
+ * bound = (floor + composition) / floor: the wall ratio to the floor that reel comes to when it
+ * keeps the cores as busy as the floor does. overhead = reel / (floor + composition): what doing
+ * the two at once costs on top of doing each alone (1: nothing).
+ */
+struct reel_bench_cpu_split {
+    char job[32];
+    char engine[16];
+    double reel_s, floor_s, compose_s;
+    double bound, overhead;
+};
+
+/* The split for each job and engine with a render, a floor and a composition series, at most cap
+ * of them. Returns how many. */
+int reel_bench_cpu_splits(const struct reel_bench_results *r, struct reel_bench_cpu_split *out,
+                          int cap);
+
 /* The Markdown report (tables of figures, ratios against targets, PSNR) to f. */
 void reel_bench_report_markdown(FILE *f, const struct reel_bench_results *r);
 /* Every run and summary as JSON. Returns 0 or -REEL_EOUTPUT (err filled). */

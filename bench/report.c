@@ -208,6 +208,39 @@ int reel_bench_targets(const struct reel_bench_results *r, struct reel_bench_tar
     return n;
 }
 
+static double median_cpu(const struct reel_bench_series *s)
+{
+    struct reel_bench_summary sum;
+    reel_bench_series_summary(s, REEL_BENCH_METRIC_CPU, &sum);
+    return sum.median;
+}
+
+int reel_bench_cpu_splits(const struct reel_bench_results *r, struct reel_bench_cpu_split *out,
+                          int cap)
+{
+    int n = 0;
+    for (int i = 0; i < r->n_series && n < cap; i++) {
+        const struct reel_bench_series *s = &r->series[i];
+        if (s->kind != REEL_BENCH_KIND_RENDER || !s->n_runs)
+            continue;
+        const struct reel_bench_series *fl = find_series(r, s->job, REEL_BENCH_KIND_FLOOR, NULL);
+        const struct reel_bench_series *co =
+            find_series(r, s->job, REEL_BENCH_KIND_COMPOSE, s->engine);
+        if (!fl || !co)
+            continue;
+        struct reel_bench_cpu_split c = {
+            .reel_s = median_cpu(s), .floor_s = median_cpu(fl), .compose_s = median_cpu(co)};
+        if (!(c.floor_s > 0) || !(c.floor_s + c.compose_s > 0) || isnan(c.reel_s))
+            continue;
+        snprintf(c.job, sizeof(c.job), "%s", s->job);
+        snprintf(c.engine, sizeof(c.engine), "%s", s->engine);
+        c.bound = (c.floor_s + c.compose_s) / c.floor_s;
+        c.overhead = c.reel_s / (c.floor_s + c.compose_s);
+        out[n++] = c;
+    }
+    return n;
+}
+
 /* ---- Markdown ---- */
 
 static bool stage_present(const struct reel_bench_results *r, enum reel_bench_stage st)
@@ -301,6 +334,26 @@ void reel_bench_report_markdown(FILE *f, const struct reel_bench_results *r)
                      q->peer[0] ? " " : "", q->peer, q->is_fastest ? " (fastest)" : "");
             fprintf(f, "| %s | %s | reel ÷ %s | %.2f | %.2f–%.2f | %d | %s |\n", q->job, q->engine,
                     to, s.median, s.min, s.max, q->n, target);
+        }
+    }
+
+    struct reel_bench_cpu_split splits[REEL_BENCH_MAX_SERIES];
+    int nc = reel_bench_cpu_splits(r, splits, REEL_BENCH_MAX_SERIES);
+    if (nc) {
+        fprintf(f, "\n### CPU time: encoding and composition\n\n"
+                   "Medians of CPU seconds. (floor + composition) ÷ floor is the wall ratio to the "
+                   "floor that reel comes to when it keeps the cores as busy as the floor does; "
+                   "reel ÷ (floor + composition) is what doing both at once costs on top (1.00: "
+                   "nothing).\n\n"
+                   "| job | engine | reel | floor | composition | (floor + composition) ÷ floor | "
+                   "reel ÷ (floor + composition) |\n|---|---|--:|--:|--:|--:|--:|\n");
+        for (int i = 0; i < nc; i++) {
+            char a[32], b[32], c[32];
+            reel_bench_format_num(a, sizeof(a), splits[i].reel_s);
+            reel_bench_format_num(b, sizeof(b), splits[i].floor_s);
+            reel_bench_format_num(c, sizeof(c), splits[i].compose_s);
+            fprintf(f, "| %s | %s | %s | %s | %s | %.2f | %.2f |\n", splits[i].job,
+                    splits[i].engine, a, b, c, splits[i].bound, splits[i].overhead);
         }
     }
 
@@ -466,6 +519,21 @@ int reel_bench_report_json(const char *path, const struct reel_bench_results *r,
             cJSON_AddBoolToObject(x, "target_met", s.median <= q->target);
         }
         cJSON_AddItemToArray(ratios, x);
+    }
+
+    struct reel_bench_cpu_split splits[REEL_BENCH_MAX_SERIES];
+    int nc = reel_bench_cpu_splits(r, splits, REEL_BENCH_MAX_SERIES);
+    cJSON *cj = cJSON_AddArrayToObject(root, "cpu_split");
+    for (int i = 0; i < nc; i++) {
+        cJSON *x = cJSON_CreateObject();
+        cJSON_AddStringToObject(x, "job", splits[i].job);
+        cJSON_AddStringToObject(x, "engine", splits[i].engine);
+        add_num(x, "reel_cpu_s", splits[i].reel_s);
+        add_num(x, "floor_cpu_s", splits[i].floor_s);
+        add_num(x, "compose_cpu_s", splits[i].compose_s);
+        add_num(x, "bound", splits[i].bound);
+        add_num(x, "overhead", splits[i].overhead);
+        cJSON_AddItemToArray(cj, x);
     }
 
     struct reel_bench_target targets[32];

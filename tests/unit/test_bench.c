@@ -274,6 +274,10 @@ static void test_reports(void)
     r->series[r->n_series - 1].failed = true;
     snprintf(r->series[r->n_series - 1].note, sizeof(r->series[0].note), "exit status 1");
     add_series(r, "w1-1080", REEL_BENCH_KIND_FLOOR, "-", 1080, floor_w, 900, 3);
+    /* Composition only, for the CPU split: 1.8 CPU-s a run beside the floor's 7.2 and reel's 10.8
+     * (add_series gives each run 1.8 CPU-s per wall second). */
+    double compose_w[] = {1, 1, 1};
+    add_series(r, "w1-1080", REEL_BENCH_KIND_COMPOSE, "cpu", 1080, compose_w, 150, 3);
     add_series(r, "long-1080", REEL_BENCH_KIND_RENDER, "cpu", 1080, reel_w, 450, 1);
     struct reel_bench_ratio *q = &r->ratios[r->n_ratios++];
     snprintf(q->job, sizeof(q->job), "w1-1080");
@@ -331,6 +335,9 @@ static void test_reports(void)
     CHECK(strstr(md, "reel ÷ ffmpeg-cli exact | 0.60 | 0.50–0.70 | 3 | - |") != NULL);
     CHECK(strstr(md, "reel ÷ ffmpeg-cli fast (fastest) | 0.75 | 0.56–0.82 | 3 | ≤ 0.80: met |") !=
           NULL);
+    /* (7.2 + 1.8) / 7.2 and 10.8 / (7.2 + 1.8); long-1080 has neither floor nor composition */
+    CHECK(strstr(md, "| w1-1080 | cpu | 10.8 | 7.20 | 1.80 | 1.25 | 1.20 |") != NULL);
+    CHECK(strstr(md, "| long-1080 | cpu | 10.8 |") == NULL);
     CHECK(strstr(md, " encode |") != NULL); /* a stage column present in the data */
     CHECK(strstr(md, " mux |") == NULL);    /* and one that is not */
     free(md);
@@ -348,7 +355,14 @@ static void test_reports(void)
     cJSON *root = cJSON_Parse(buf);
     CHECK(root != NULL);
     const cJSON *series = cJSON_GetObjectItem(root, "series");
-    CHECK_INT_EQ(cJSON_GetArraySize(series), 6);
+    CHECK_INT_EQ(cJSON_GetArraySize(series), 7);
+    const cJSON *split = cJSON_GetObjectItem(root, "cpu_split");
+    CHECK_INT_EQ(cJSON_GetArraySize(split), 1);
+    const cJSON *sp = cJSON_GetArrayItem(split, 0);
+    CHECK_STR_EQ(cJSON_GetObjectItem(sp, "job")->valuestring, "w1-1080");
+    CHECK_NEAR(cJSON_GetObjectItem(sp, "compose_cpu_s")->valuedouble, 1.8, 1e-9);
+    CHECK_NEAR(cJSON_GetObjectItem(sp, "bound")->valuedouble, 1.25, 1e-9);
+    CHECK_NEAR(cJSON_GetObjectItem(sp, "overhead")->valuedouble, 1.2, 1e-9);
     const cJSON *first = cJSON_GetArrayItem(series, 0);
     int fastest = 0;
     for (int i = 0; i < cJSON_GetArraySize(series); i++) {
@@ -384,7 +398,7 @@ static void test_reports(void)
     int rects = 0;
     for (const char *p = buf; (p = strstr(p, "<rect")); p++)
         rects++;
-    CHECK_INT_EQ(rects, 1 + 5); /* background + one bar per series with runs */
+    CHECK_INT_EQ(rects, 1 + 6); /* background + one bar per series with runs */
     CHECK(strstr(buf, ">ffmpeg CLI fast (fastest)<") != NULL);
     CHECK(strstr(buf, ">long-1080<") != NULL);
     CHECK(reel_bench_report_svg("/nonexistent/dir/x.svg", r, &err) < 0);
