@@ -62,7 +62,7 @@ struct bench {
     const char *engines[MAX_ENGINES];
     int n_engines;
     int runs; /* 0: each job's default */
-    bool do_peer, do_floor, do_compose;
+    bool do_peer, do_floor, do_compose, do_decode;
     struct job_ref jobs[MAX_JOBS];
     int n_jobs;
     struct reel_bench_results *res;
@@ -74,7 +74,8 @@ static void usage(FILE *f)
 {
     fputs(
         "usage: reel bench [--engine cpu|gl|all] [--jobs NAME|FILE,...] [--runs N] [--json FILE]\n"
-        "                  [--svg FILE] [--no-peer] [--no-floor] [--no-compose] [--list]\n"
+        "                  [--svg FILE] [--no-peer] [--no-floor] [--no-compose] [--no-decode]\n"
+        "                  [--list]\n"
         "\n"
         "  --engine E    cpu, gl, or all (every engine that starts here); default: cpu, plus gl\n"
         "                when it runs on a hardware GPU\n"
@@ -83,8 +84,8 @@ static void usage(FILE *f)
         "                long jobs 1)\n"
         "  --json FILE   results file (default bench/out/<machine>.json); the chart goes beside\n"
         "                it as .svg unless --svg says otherwise\n"
-        "  --no-peer, --no-floor, --no-compose   leave out the FFmpeg CLI peer, the encode floor\n"
-        "                or the composition-only runs\n"
+        "  --no-peer, --no-floor, --no-compose, --no-decode   leave out the FFmpeg CLI peer,\n"
+        "                the encode floor, the composition-only or the decoding-only runs\n"
         "  --dir DIR     the bench folder (default: the source tree's bench/) [REEL_BENCH_DIR]\n"
         "\n"
         "Writes a Markdown report to stdout, children's logs to bench/out/bench.log.\n",
@@ -447,6 +448,52 @@ static double measure_floor(struct bench *b, const struct job_ref *j,
     return run->wall_s;
 }
 
+/* One decoding-only run of the job's clips (engine-independent: one series per job). */
+static double measure_decode(struct bench *b, const struct job_ref *j,
+                             const struct reel_bench_series *like)
+{
+    struct reel_bench_series *s = series_for(b, j->name, REEL_BENCH_KIND_DECODE, "-");
+    if (!s || s->failed || s->n_runs == REEL_BENCH_MAX_RUNS)
+        return NAN;
+    char stats[PATH_MAX];
+    out_path(b, stats, sizeof(stats), j->name, "decode.stats.json");
+    remove(stats);
+    char *argv[] = {b->exe,          "bench",        "_decode",
+                    (char *)j->path, "--asset-root", b->media_dir,
+                    "--stats-json",  stats,          NULL};
+    struct reel_bench_proc p;
+    struct reel_err err = {0};
+    int ret = reel_bench_spawn(argv, b->log_path, &p, &err);
+    cJSON *o = ret == 0 && p.status == 0 ? read_json(stats) : NULL;
+    if (!o) {
+        series_fail(b, s, "run %d failed (exit status %d); see %s", s->n_runs + 1, p.status,
+                    b->log_path);
+        return NAN;
+    }
+    struct reel_bench_run *run = &s->runs[s->n_runs++];
+    empty_run(run);
+    /* The child times only the opens and the decoding, not its start or the job's loading. */
+    run->wall_s = num(o, "wall_s");
+    run->cpu_s = num(o, "cpu_s");
+    run->rss_mb = p.rss_mb;
+    run->stages[REEL_BENCH_STAGE_DECODE] = run->wall_s;
+    fmt_into(s->encoder, sizeof(s->encoder), "-");
+    double frames = num(o, "frames"), decoded = num(o, "decoded");
+    s->frames = isnan(frames) ? 0 : (int64_t)frames;
+    if (like) {
+        s->video_s = like->video_s;
+        s->width = like->width;
+        s->height = like->height;
+    }
+    fmt_into(s->note, sizeof(s->note),
+             "wall and CPU cover opening the clips and decoding %.0f frames, nothing else",
+             isnan(decoded) ? 0.0 : decoded);
+    cJSON_Delete(o);
+    progress("%-11s decode   run %d: %.2f s, %.2f s CPU", j->name, s->n_runs, run->wall_s,
+             run->cpu_s);
+    return run->wall_s;
+}
+
 static void check_picture(struct bench *b, const struct job_ref *j, const char *engine,
                           const char *variant, double fps)
 {
@@ -521,6 +568,12 @@ static void run_job_engine(struct bench *b, const struct job_ref *j, const char 
         }
 
     const struct reel_bench_series *rs = series_for(b, j->name, REEL_BENCH_KIND_RENDER, engine);
+    /* Decoding does not depend on the engine: measured in the first engine's rounds only, right
+     * after the floor, so that both come from the same stretch of the session. */
+    const struct reel_bench_series *ds = spec->has_floor && b->do_decode
+                                             ? series_for(b, j->name, REEL_BENCH_KIND_DECODE, "-")
+                                             : NULL;
+    bool with_decode = ds && ds->n_runs == 0;
     for (int i = 0; i < runs; i++) {
         double reel_s = measure_reel(b, j, engine, REEL_BENCH_KIND_RENDER);
         if (isnan(reel_s))
@@ -537,6 +590,8 @@ static void run_job_engine(struct bench *b, const struct job_ref *j, const char 
             if (!isnan(floor_s))
                 add_pair(b, j->name, engine, REEL_BENCH_KIND_FLOOR, "", reel_s, floor_s);
         }
+        if (with_decode)
+            (void)measure_decode(b, j, rs);
     }
     if (spec->has_compose && b->do_compose)
         for (int i = 0; i < runs; i++)
@@ -802,12 +857,15 @@ static int child_mode(int argc, char **argv)
     /* argv[2] is the mode; the mode's own options follow. */
     if (!strcmp(argv[2], "_floor"))
         return reel_bench_floor_main(argc - 2, argv + 2, &log);
+    if (!strcmp(argv[2], "_decode"))
+        return reel_bench_decode_main(argc - 2, argv + 2, &log);
     return reel_bench_compose_main(argc - 2, argv + 2, &log);
 }
 
 int reel_bench_main(int argc, char **argv)
 {
-    if (argc >= 3 && (!strcmp(argv[2], "_floor") || !strcmp(argv[2], "_compose")))
+    if (argc >= 3 &&
+        (!strcmp(argv[2], "_floor") || !strcmp(argv[2], "_compose") || !strcmp(argv[2], "_decode")))
         return child_mode(argc, argv);
     /* Children inherit this process's huge page setting. The FFmpeg peer runs as it would from a
      * shell on this machine, so the bench itself takes the system's; reel's own children apply
@@ -815,12 +873,19 @@ int reel_bench_main(int argc, char **argv)
     reel_hugepages_apply(REEL_HUGEPAGES_SYSTEM);
 
     static const struct option opts[] = {
-        {"engine", required_argument, NULL, 'e'}, {"jobs", required_argument, NULL, 'j'},
-        {"runs", required_argument, NULL, 'n'},   {"json", required_argument, NULL, 'J'},
-        {"svg", required_argument, NULL, 'S'},    {"dir", required_argument, NULL, 'd'},
-        {"no-peer", no_argument, NULL, 'P'},      {"no-floor", no_argument, NULL, 'F'},
-        {"no-compose", no_argument, NULL, 'C'},   {"list", no_argument, NULL, 'l'},
-        {"help", no_argument, NULL, 'h'},         {NULL, 0, NULL, 0},
+        {"engine", required_argument, NULL, 'e'},
+        {"jobs", required_argument, NULL, 'j'},
+        {"runs", required_argument, NULL, 'n'},
+        {"json", required_argument, NULL, 'J'},
+        {"svg", required_argument, NULL, 'S'},
+        {"dir", required_argument, NULL, 'd'},
+        {"no-peer", no_argument, NULL, 'P'},
+        {"no-floor", no_argument, NULL, 'F'},
+        {"no-compose", no_argument, NULL, 'C'},
+        {"no-decode", no_argument, NULL, 'D'},
+        {"list", no_argument, NULL, 'l'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
     };
     struct bench *b = calloc(1, sizeof(*b));
     struct reel_bench_results *res = calloc(1, sizeof(*res));
@@ -834,7 +899,7 @@ int reel_bench_main(int argc, char **argv)
         goto out;
     }
     b->res = res;
-    b->do_peer = b->do_floor = b->do_compose = true;
+    b->do_peer = b->do_floor = b->do_compose = b->do_decode = true;
     default_dir(b->dir, sizeof(b->dir));
     optind = 2;
     while ((ch = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
@@ -870,6 +935,9 @@ int reel_bench_main(int argc, char **argv)
             break;
         case 'C':
             b->do_compose = false;
+            break;
+        case 'D':
+            b->do_decode = false;
             break;
         case 'l':
             for (const struct reel_bench_job *j = reel_bench_suite; j->name; j++)

@@ -76,9 +76,10 @@ enum reel_bench_kind {
     REEL_BENCH_KIND_COMPOSE, /* reel's render loop with the encoder skipped */
     REEL_BENCH_KIND_PEER,    /* the FFmpeg CLI doing the same job */
     REEL_BENCH_KIND_FLOOR,   /* the same frames from memory through the same encoder */
+    REEL_BENCH_KIND_DECODE,  /* the job's video decoded as the cpu engine decodes it, alone */
 };
 
-/* Name of a kind as used in the report ("render", "compose", "ffmpeg-cli", "floor"). */
+/* Name of a kind as used in the report ("render", "compose", "ffmpeg-cli", "floor", "decode"). */
 const char *reel_bench_kind_name(enum reel_bench_kind k);
 
 /* One run. Stages not reported are NaN. */
@@ -247,13 +248,13 @@ int reel_bench_encode_frames(const struct reel_enc_cfg *cfg, AVFrame *const *fra
                              struct reel_log *log, struct reel_bench_encode_result *r,
                              struct reel_err *err);
 
-/* ---- child modes (reel bench _floor / _compose) ---- */
+/* ---- child modes (reel bench _floor / _compose / _decode) ---- */
 
 /* `reel bench _floor JOB.json [--asset-root DIR] --stats-json OUT`: render the job's frames into
  * memory with the cpu engine (not timed), exactly the frames reel encodes, then time
  * reel_bench_encode_frames on them with the job's encoder settings. Returns an exit status. */
 int reel_bench_floor_main(int argc, char **argv, struct reel_log *log);
-/* The arguments of both child modes: JOB.json [--engine E] [--asset-root DIR] --stats-json OUT.
+/* The arguments of the child modes: JOB.json [--engine E] [--asset-root DIR] --stats-json OUT.
  * Pointers into argv; NULL where not given. */
 struct reel_bench_child_args {
     const char *job, *engine, *asset_root, *stats;
@@ -270,6 +271,10 @@ int reel_bench_load_job(const char *path, const char *asset_root, struct reel_lo
 /* `reel bench _compose JOB.json --engine E [--asset-root DIR] --stats-json OUT`: render with the
  * encoder skipped. Returns an exit status. */
 int reel_bench_compose_main(int argc, char **argv, struct reel_log *log);
+/* `reel bench _decode JOB.json [--asset-root DIR] --stats-json OUT`: open the job's video sources
+ * as the cpu engine does and decode the frames its render loop asks for, nothing else; only that
+ * is timed (wall_s, cpu_s). Returns an exit status. */
+int reel_bench_decode_main(int argc, char **argv, struct reel_log *log);
 
 /* ---- reports ---- */
 
@@ -292,13 +297,15 @@ int reel_bench_targets(const struct reel_bench_results *r, struct reel_bench_tar
  * composition's alone (the render loop with the encoder skipped), medians of each series.
  * bound = (floor + composition) / floor: the wall ratio to the floor that reel comes to when it
  * keeps the cores as busy as the floor does. overhead = reel / (floor + composition): what doing
- * the two at once costs on top of doing each alone (1: nothing).
+ * the two at once costs on top of doing each alone (1: nothing). With a decoding series as well:
+ * decode_s, its median CPU time, and decode_bound = (floor + decoding) / floor, the part of bound
+ * that decoding the job's clips alone accounts for (NaN without one).
  */
 struct reel_bench_cpu_split {
     char job[32];
     char engine[16];
-    double reel_s, floor_s, compose_s;
-    double bound, overhead;
+    double reel_s, floor_s, compose_s, decode_s;
+    double bound, overhead, decode_bound;
 };
 
 /* The split for each job and engine with a render, a floor and a composition series, at most cap

@@ -62,12 +62,15 @@ static int kind_rank(enum reel_bench_kind k)
         return 2;
     case REEL_BENCH_KIND_FLOOR:
         return 3;
-    default:
+    case REEL_BENCH_KIND_DECODE:
         return 4;
+    default:
+        return 5;
     }
 }
 
-/* Display order: jobs as first measured, then render, compose, peer, floor; engines as measured. */
+/* Display order: jobs as first measured, then render, compose, peer, floor, decode; engines as
+ * measured. */
 static void display_order(const struct reel_bench_results *r, int *order)
 {
     int n = 0;
@@ -76,7 +79,7 @@ static void display_order(const struct reel_bench_results *r, int *order)
         if (used[i])
             continue;
         const char *job = r->series[i].job;
-        for (int rank = 0; rank < 5; rank++)
+        for (int rank = 0; rank < 6; rank++)
             for (int k = i; k < r->n_series; k++)
                 if (!used[k] && !strcmp(r->series[k].job, job) &&
                     kind_rank(r->series[k].kind) == rank) {
@@ -100,6 +103,9 @@ static void series_label(const struct reel_bench_series *s, char *buf, size_t ca
         break;
     case REEL_BENCH_KIND_FLOOR:
         snprintf(buf, cap, "encode floor");
+        break;
+    case REEL_BENCH_KIND_DECODE:
+        snprintf(buf, cap, "decoding only");
         break;
     default:
         snprintf(buf, cap, "?");
@@ -228,14 +234,18 @@ int reel_bench_cpu_splits(const struct reel_bench_results *r, struct reel_bench_
             find_series(r, s->job, REEL_BENCH_KIND_COMPOSE, s->engine);
         if (!fl || !co)
             continue;
-        struct reel_bench_cpu_split c = {
-            .reel_s = median_cpu(s), .floor_s = median_cpu(fl), .compose_s = median_cpu(co)};
+        const struct reel_bench_series *de = find_series(r, s->job, REEL_BENCH_KIND_DECODE, NULL);
+        struct reel_bench_cpu_split c = {.reel_s = median_cpu(s),
+                                         .floor_s = median_cpu(fl),
+                                         .compose_s = median_cpu(co),
+                                         .decode_s = de ? median_cpu(de) : NAN};
         if (!(c.floor_s > 0) || !(c.floor_s + c.compose_s > 0) || isnan(c.reel_s))
             continue;
         snprintf(c.job, sizeof(c.job), "%s", s->job);
         snprintf(c.engine, sizeof(c.engine), "%s", s->engine);
         c.bound = (c.floor_s + c.compose_s) / c.floor_s;
         c.overhead = c.reel_s / (c.floor_s + c.compose_s);
+        c.decode_bound = (c.floor_s + c.decode_s) / c.floor_s;
         out[n++] = c;
     }
     return n;
@@ -340,20 +350,27 @@ void reel_bench_report_markdown(FILE *f, const struct reel_bench_results *r)
     struct reel_bench_cpu_split splits[REEL_BENCH_MAX_SERIES];
     int nc = reel_bench_cpu_splits(r, splits, REEL_BENCH_MAX_SERIES);
     if (nc) {
-        fprintf(f, "\n### CPU time: encoding and composition\n\n"
+        fprintf(f, "\n### CPU time: encoding, composition and decoding\n\n"
                    "Medians of CPU seconds. (floor + composition) ÷ floor is the wall ratio to the "
                    "floor that reel comes to when it keeps the cores as busy as the floor does; "
-                   "reel ÷ (floor + composition) is what doing both at once costs on top (1.00: "
-                   "nothing).\n\n"
-                   "| job | engine | reel | floor | composition | (floor + composition) ÷ floor | "
-                   "reel ÷ (floor + composition) |\n|---|---|--:|--:|--:|--:|--:|\n");
+                   "(floor + decoding) ÷ floor is the part of it that decoding the job's clips "
+                   "alone accounts for; reel ÷ (floor + composition) is what doing both at once "
+                   "costs on top (1.00: nothing).\n\n"
+                   "| job | engine | reel | floor | composition | decoding | "
+                   "(floor + composition) ÷ floor | (floor + decoding) ÷ floor | "
+                   "reel ÷ (floor + composition) |\n|---|---|--:|--:|--:|--:|--:|--:|--:|\n");
         for (int i = 0; i < nc; i++) {
-            char a[32], b[32], c[32];
+            char a[32], b[32], c[32], d[32], e[32];
             reel_bench_format_num(a, sizeof(a), splits[i].reel_s);
             reel_bench_format_num(b, sizeof(b), splits[i].floor_s);
             reel_bench_format_num(c, sizeof(c), splits[i].compose_s);
-            fprintf(f, "| %s | %s | %s | %s | %s | %.2f | %.2f |\n", splits[i].job,
-                    splits[i].engine, a, b, c, splits[i].bound, splits[i].overhead);
+            reel_bench_format_num(d, sizeof(d), splits[i].decode_s);
+            if (isnan(splits[i].decode_bound))
+                snprintf(e, sizeof(e), "-");
+            else
+                snprintf(e, sizeof(e), "%.2f", splits[i].decode_bound);
+            fprintf(f, "| %s | %s | %s | %s | %s | %s | %.2f | %s | %.2f |\n", splits[i].job,
+                    splits[i].engine, a, b, c, d, splits[i].bound, e, splits[i].overhead);
         }
     }
 
@@ -531,7 +548,9 @@ int reel_bench_report_json(const char *path, const struct reel_bench_results *r,
         add_num(x, "reel_cpu_s", splits[i].reel_s);
         add_num(x, "floor_cpu_s", splits[i].floor_s);
         add_num(x, "compose_cpu_s", splits[i].compose_s);
+        add_num(x, "decode_cpu_s", splits[i].decode_s);
         add_num(x, "bound", splits[i].bound);
+        add_num(x, "decode_bound", splits[i].decode_bound);
         add_num(x, "overhead", splits[i].overhead);
         cJSON_AddItemToArray(cj, x);
     }
@@ -601,6 +620,8 @@ static const char *bar_colour(const struct reel_bench_series *s)
         return "#dd6b20";
     case REEL_BENCH_KIND_FLOOR:
         return "#718096";
+    case REEL_BENCH_KIND_DECODE:
+        return "#b794f4";
     default:
         return "#000000";
     }

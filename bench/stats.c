@@ -38,6 +38,8 @@ const char *reel_bench_kind_name(enum reel_bench_kind k)
         return "ffmpeg-cli";
     case REEL_BENCH_KIND_FLOOR:
         return "floor";
+    case REEL_BENCH_KIND_DECODE:
+        return "decode";
     default:
         return "?";
     }

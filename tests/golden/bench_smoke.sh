@@ -35,11 +35,11 @@ grep -q '<svg' "$dir/r.svg" 2>/dev/null || fail "the chart is not SVG"
 grep -q '^| *smoke' "$dir/report.md" || fail "the Markdown report has no row for the job"
 
 python3 - "$dir/r.json" <<'PY' || fails=$((fails + 1))
-import json, sys
+import json, re, sys
 r = json.load(open(sys.argv[1]))
 bad = []
 kinds = {s["kind"]: s for s in r["series"] if s["job"] == "smoke"}
-for k in ("render", "compose", "floor"):
+for k in ("render", "compose", "floor", "decode"):
     s = kinds.get(k)
     if not s:
         bad.append("no %s series" % k)
@@ -60,6 +60,23 @@ if st.get("convert", {}).get("median", -1) != 0:
     bad.append("render: a conversion was timed for yuv420p output")
 if not any(x["job"] == "smoke" and x["to"] == "floor" and len(x["pairs"]) == 2 for x in r["ratios"]):
     bad.append("no reel/floor ratio with two pairs")
+# Decoding alone: the clip's frames, timed apart from the child's start, cheaper than the
+# composition-only child that decodes them too, and part of the CPU split.
+# The job shows 2 s of a 30 fps clip: at least its 60 frames are decoded.
+dec = kinds.get("decode", {})
+m = re.search(r"decoding (\d+) frames", dec.get("note", ""))
+if not m or int(m.group(1)) < 60:
+    bad.append("decode: not every frame shown was decoded: %r" % dec.get("note"))
+split = [x for x in r.get("cpu_split", []) if x["job"] == "smoke"]
+if len(split) != 1:
+    bad.append("no CPU split for the job")
+else:
+    x = split[0]
+    if not 0 < x.get("decode_cpu_s", 0) < x["compose_cpu_s"]:
+        bad.append("split: decoding CPU %r not between 0 and composition's %r"
+                   % (x.get("decode_cpu_s"), x["compose_cpu_s"]))
+    if not x.get("decode_bound", 0) > 1:
+        bad.append("split: no (floor + decoding) / floor")
 if not r["machine"]["cores"] >= 1:
     bad.append("machine facts missing")
 for b in bad:

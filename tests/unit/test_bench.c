@@ -278,6 +278,13 @@ static void test_reports(void)
      * (add_series gives each run 1.8 CPU-s per wall second). */
     double compose_w[] = {1, 1, 1};
     add_series(r, "w1-1080", REEL_BENCH_KIND_COMPOSE, "cpu", 1080, compose_w, 150, 3);
+    /* Decoding only: 1.44 CPU-s a run, so (floor + decoding) / floor = 8.64 / 7.2 = 1.2. */
+    double decode_w[] = {0.8, 0.8, 0.8};
+    add_series(r, "w1-1080", REEL_BENCH_KIND_DECODE, "-", 1080, decode_w, 90, 3);
+    /* A job with a split but no decoding series: its decoding columns stay empty. */
+    add_series(r, "w1-720", REEL_BENCH_KIND_RENDER, "cpu", 720, reel_w, 200, 3);
+    add_series(r, "w1-720", REEL_BENCH_KIND_FLOOR, "-", 720, floor_w, 400, 3);
+    add_series(r, "w1-720", REEL_BENCH_KIND_COMPOSE, "cpu", 720, compose_w, 100, 3);
     add_series(r, "long-1080", REEL_BENCH_KIND_RENDER, "cpu", 1080, reel_w, 450, 1);
     struct reel_bench_ratio *q = &r->ratios[r->n_ratios++];
     snprintf(q->job, sizeof(q->job), "w1-1080");
@@ -335,8 +342,11 @@ static void test_reports(void)
     CHECK(strstr(md, "reel ÷ ffmpeg-cli exact | 0.60 | 0.50–0.70 | 3 | - |") != NULL);
     CHECK(strstr(md, "reel ÷ ffmpeg-cli fast (fastest) | 0.75 | 0.56–0.82 | 3 | ≤ 0.80: met |") !=
           NULL);
-    /* (7.2 + 1.8) / 7.2 and 10.8 / (7.2 + 1.8); long-1080 has neither floor nor composition */
-    CHECK(strstr(md, "| w1-1080 | cpu | 10.8 | 7.20 | 1.80 | 1.25 | 1.20 |") != NULL);
+    /* (7.2 + 1.8) / 7.2, (7.2 + 1.44) / 7.2 and 10.8 / (7.2 + 1.8); long-1080 has neither floor
+     * nor composition */
+    CHECK(strstr(md, "| w1-1080 | cpu | 10.8 | 7.20 | 1.80 | 1.44 | 1.25 | 1.20 | 1.20 |") != NULL);
+    CHECK(strstr(md, "| w1-720 | cpu | 10.8 | 7.20 | 1.80 | - | 1.25 | - | 1.20 |") != NULL);
+    CHECK(strstr(md, "| w1-1080 | decoding only | 3 | 0.80 (0.80–0.80) |") != NULL);
     CHECK(strstr(md, "| long-1080 | cpu | 10.8 |") == NULL);
     CHECK(strstr(md, " encode |") != NULL); /* a stage column present in the data */
     CHECK(strstr(md, " mux |") == NULL);    /* and one that is not */
@@ -355,14 +365,21 @@ static void test_reports(void)
     cJSON *root = cJSON_Parse(buf);
     CHECK(root != NULL);
     const cJSON *series = cJSON_GetObjectItem(root, "series");
-    CHECK_INT_EQ(cJSON_GetArraySize(series), 7);
+    CHECK_INT_EQ(cJSON_GetArraySize(series), 11);
     const cJSON *split = cJSON_GetObjectItem(root, "cpu_split");
-    CHECK_INT_EQ(cJSON_GetArraySize(split), 1);
+    CHECK_INT_EQ(cJSON_GetArraySize(split), 2);
     const cJSON *sp = cJSON_GetArrayItem(split, 0);
     CHECK_STR_EQ(cJSON_GetObjectItem(sp, "job")->valuestring, "w1-1080");
     CHECK_NEAR(cJSON_GetObjectItem(sp, "compose_cpu_s")->valuedouble, 1.8, 1e-9);
+    CHECK_NEAR(cJSON_GetObjectItem(sp, "decode_cpu_s")->valuedouble, 1.44, 1e-9);
     CHECK_NEAR(cJSON_GetObjectItem(sp, "bound")->valuedouble, 1.25, 1e-9);
+    CHECK_NEAR(cJSON_GetObjectItem(sp, "decode_bound")->valuedouble, 1.2, 1e-9);
     CHECK_NEAR(cJSON_GetObjectItem(sp, "overhead")->valuedouble, 1.2, 1e-9);
+    /* Without a decoding series the two keys are left out, not written as 0. */
+    const cJSON *sp720 = cJSON_GetArrayItem(split, 1);
+    CHECK_STR_EQ(cJSON_GetObjectItem(sp720, "job")->valuestring, "w1-720");
+    CHECK(cJSON_GetObjectItem(sp720, "decode_cpu_s") == NULL);
+    CHECK(cJSON_GetObjectItem(sp720, "decode_bound") == NULL);
     const cJSON *first = cJSON_GetArrayItem(series, 0);
     int fastest = 0;
     for (int i = 0; i < cJSON_GetArraySize(series); i++) {
@@ -398,8 +415,9 @@ static void test_reports(void)
     int rects = 0;
     for (const char *p = buf; (p = strstr(p, "<rect")); p++)
         rects++;
-    CHECK_INT_EQ(rects, 1 + 6); /* background + one bar per series with runs */
+    CHECK_INT_EQ(rects, 1 + 10); /* background + one bar per series with runs */
     CHECK(strstr(buf, ">ffmpeg CLI fast (fastest)<") != NULL);
+    CHECK(strstr(buf, ">decoding only<") != NULL);
     CHECK(strstr(buf, ">long-1080<") != NULL);
     CHECK(reel_bench_report_svg("/nonexistent/dir/x.svg", r, &err) < 0);
     free(r);
