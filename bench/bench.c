@@ -404,16 +404,24 @@ static double measure_peer(struct bench *b, const struct job_ref *j, const char 
     return p.wall_s;
 }
 
-static double measure_floor(struct bench *b, const struct job_ref *j,
-                            const struct reel_bench_series *like)
+/*
+ * One run of a child that times part of its own work (`reel bench _floor` or `_decode`, mode) for
+ * the job's series of kind: its stats (the caller deletes them), with a new run of *sp filled from
+ * the child's own wall_s and cpu_s and wait4's peak RSS, and the series' frames and video facts
+ * (like's: the render series); NULL when the series is done or failed (now or before).
+ */
+static cJSON *run_timing_child(struct bench *b, const struct job_ref *j, enum reel_bench_kind kind,
+                               const char *mode, const struct reel_bench_series *like,
+                               struct reel_bench_series **sp, struct reel_bench_run **out)
 {
-    struct reel_bench_series *s = series_for(b, j->name, REEL_BENCH_KIND_FLOOR, "-");
+    struct reel_bench_series *s = series_for(b, j->name, kind, "-");
     if (!s || s->failed || s->n_runs == REEL_BENCH_MAX_RUNS)
-        return NAN;
-    char stats[PATH_MAX];
-    out_path(b, stats, sizeof(stats), j->name, "floor.stats.json");
+        return NULL;
+    char stats[PATH_MAX], what[64];
+    fmt_into(what, sizeof(what), "%s.stats.json", mode + 1);
+    out_path(b, stats, sizeof(stats), j->name, what);
     remove(stats);
-    char *argv[] = {b->exe,          "bench",        "_floor",
+    char *argv[] = {b->exe,          "bench",        (char *)mode,
                     (char *)j->path, "--asset-root", b->media_dir,
                     "--stats-json",  stats,          NULL};
     struct reel_bench_proc p;
@@ -423,16 +431,13 @@ static double measure_floor(struct bench *b, const struct job_ref *j,
     if (!o) {
         series_fail(b, s, "run %d failed (exit status %d); see %s", s->n_runs + 1, p.status,
                     b->log_path);
-        return NAN;
+        return NULL;
     }
     struct reel_bench_run *run = &s->runs[s->n_runs++];
     empty_run(run);
-    /* The child times only the encoder; its own wall and CPU include decoding into memory. */
     run->wall_s = num(o, "wall_s");
     run->cpu_s = num(o, "cpu_s");
     run->rss_mb = p.rss_mb;
-    run->stages[REEL_BENCH_STAGE_ENCODE] = num(o, "encode_s");
-    str(o, "encoder", s->encoder, sizeof(s->encoder));
     double frames = num(o, "frames");
     s->frames = isnan(frames) ? 0 : (int64_t)frames;
     if (like) {
@@ -440,6 +445,22 @@ static double measure_floor(struct bench *b, const struct job_ref *j,
         s->width = like->width;
         s->height = like->height;
     }
+    *sp = s;
+    *out = run;
+    return o;
+}
+
+static double measure_floor(struct bench *b, const struct job_ref *j,
+                            const struct reel_bench_series *like)
+{
+    /* The child times only the encoder; its own wall and CPU include decoding into memory. */
+    struct reel_bench_series *s;
+    struct reel_bench_run *run;
+    cJSON *o = run_timing_child(b, j, REEL_BENCH_KIND_FLOOR, "_floor", like, &s, &run);
+    if (!o)
+        return NAN;
+    run->stages[REEL_BENCH_STAGE_ENCODE] = num(o, "encode_s");
+    str(o, "encoder", s->encoder, sizeof(s->encoder));
     fmt_into(s->note, sizeof(s->note),
              "wall and CPU cover encoding only; peak RSS includes every frame held in memory");
     cJSON_Delete(o);
@@ -452,39 +473,15 @@ static double measure_floor(struct bench *b, const struct job_ref *j,
 static double measure_decode(struct bench *b, const struct job_ref *j,
                              const struct reel_bench_series *like)
 {
-    struct reel_bench_series *s = series_for(b, j->name, REEL_BENCH_KIND_DECODE, "-");
-    if (!s || s->failed || s->n_runs == REEL_BENCH_MAX_RUNS)
-        return NAN;
-    char stats[PATH_MAX];
-    out_path(b, stats, sizeof(stats), j->name, "decode.stats.json");
-    remove(stats);
-    char *argv[] = {b->exe,          "bench",        "_decode",
-                    (char *)j->path, "--asset-root", b->media_dir,
-                    "--stats-json",  stats,          NULL};
-    struct reel_bench_proc p;
-    struct reel_err err = {0};
-    int ret = reel_bench_spawn(argv, b->log_path, &p, &err);
-    cJSON *o = ret == 0 && p.status == 0 ? read_json(stats) : NULL;
-    if (!o) {
-        series_fail(b, s, "run %d failed (exit status %d); see %s", s->n_runs + 1, p.status,
-                    b->log_path);
-        return NAN;
-    }
-    struct reel_bench_run *run = &s->runs[s->n_runs++];
-    empty_run(run);
     /* The child times only the opens and the decoding, not its start or the job's loading. */
-    run->wall_s = num(o, "wall_s");
-    run->cpu_s = num(o, "cpu_s");
-    run->rss_mb = p.rss_mb;
+    struct reel_bench_series *s;
+    struct reel_bench_run *run;
+    cJSON *o = run_timing_child(b, j, REEL_BENCH_KIND_DECODE, "_decode", like, &s, &run);
+    if (!o)
+        return NAN;
     run->stages[REEL_BENCH_STAGE_DECODE] = run->wall_s;
     fmt_into(s->encoder, sizeof(s->encoder), "-");
-    double frames = num(o, "frames"), decoded = num(o, "decoded");
-    s->frames = isnan(frames) ? 0 : (int64_t)frames;
-    if (like) {
-        s->video_s = like->video_s;
-        s->width = like->width;
-        s->height = like->height;
-    }
+    double decoded = num(o, "decoded");
     fmt_into(s->note, sizeof(s->note),
              "wall and CPU cover opening the clips and decoding %.0f frames, nothing else",
              isnan(decoded) ? 0.0 : decoded);

@@ -10,7 +10,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
 
 #include <cjson/cJSON.h>
 
@@ -18,14 +17,6 @@
 #include "core/clock.h"
 #include "render/video_source.h"
 #include "timeline/eval.h"
-
-static double process_cpu_s(void)
-{
-    struct rusage ru;
-    getrusage(RUSAGE_SELF, &ru);
-    return (double)ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 + (double)ru.ru_stime.tv_sec +
-           ru.ru_stime.tv_usec / 1e6;
-}
 
 struct decode_run {
     double wall_s, cpu_s;
@@ -52,7 +43,7 @@ static int decode_job(const struct reel_timeline *tl, struct reel_log *log, stru
         free(parked);
         return reel_err_set(err, REEL_ENOMEM, NULL, NULL);
     }
-    double c0 = process_cpu_s(), t0 = reel_clock_s();
+    double c0 = reel_bench_process_cpu_s(), t0 = reel_clock_s();
     for (int i = 0; i < n && ret == 0; i++) {
         const struct reel_layer *l = &tl->layers[i];
         if (l->type != REEL_LAYER_VIDEO || !reel_layer_is_visual(l) || !layer_file(l))
@@ -86,7 +77,7 @@ static int decode_job(const struct reel_timeline *tl, struct reel_log *log, stru
         r->frames += ret == 0;
     }
     r->wall_s = reel_clock_s() - t0;
-    r->cpu_s = process_cpu_s() - c0;
+    r->cpu_s = reel_bench_process_cpu_s() - c0;
     for (int i = 0; i < n; i++) {
         if (!vs[i])
             continue;

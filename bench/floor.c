@@ -8,7 +8,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
 
 #include <cjson/cJSON.h>
 #include <libavcodec/avcodec.h>
@@ -18,14 +17,6 @@
 #include "bench/internal.h"
 #include "core/clock.h"
 #include "render/render.h"
-
-static double cpu_s(void)
-{
-    struct rusage ru;
-    getrusage(RUSAGE_SELF, &ru);
-    return (double)ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 + (double)ru.ru_stime.tv_sec +
-           ru.ru_stime.tv_usec / 1e6;
-}
 
 /* Convert every frame to fmt in place (hardware encoders may want NV12). */
 static int convert_all(AVFrame *const *frames, int n, enum AVPixelFormat fmt, struct reel_err *err)
@@ -83,10 +74,10 @@ int reel_bench_encode_frames(const struct reel_enc_cfg *cfg, AVFrame *const *fra
     memset(r, 0, sizeof(*r));
     if (!pkt)
         return reel_err_set(err, REEL_ENOMEM, NULL, NULL);
-    double c0 = cpu_s(), t0 = reel_clock_s();
+    double c0 = reel_bench_process_cpu_s(), t0 = reel_clock_s();
     ret = reel_encoder_open_first(cfg, log, &enc, err);
     r->open_s = reel_clock_s() - t0;
-    r->cpu_s = cpu_s() - c0;
+    r->cpu_s = reel_bench_process_cpu_s() - c0;
     if (ret < 0)
         goto out;
     snprintf(r->encoder, sizeof(r->encoder), "%s", enc->ops->name);
@@ -104,7 +95,7 @@ int reel_bench_encode_frames(const struct reel_enc_cfg *cfg, AVFrame *const *fra
         frames[i]->colorspace = AVCOL_SPC_BT709;
         frames[i]->color_range = AVCOL_RANGE_MPEG;
     }
-    c0 = cpu_s();
+    c0 = reel_bench_process_cpu_s();
     t0 = reel_clock_s();
     for (int i = 0; i < n && ret == 0; i++) {
         ret = enc->ops->send_frame(enc, frames[i]);
@@ -121,7 +112,7 @@ int reel_bench_encode_frames(const struct reel_enc_cfg *cfg, AVFrame *const *fra
             ret = drain(enc, pkt, r, err);
     }
     r->encode_s = reel_clock_s() - t0;
-    r->cpu_s += cpu_s() - c0;
+    r->cpu_s += reel_bench_process_cpu_s() - c0;
 out:
     reel_encoder_close(&enc);
     av_packet_free(&pkt);

@@ -203,6 +203,9 @@ struct reel_bench_proc {
 int reel_bench_spawn(char *const argv[], const char *log_path, struct reel_bench_proc *p,
                      struct reel_err *err);
 
+/* User + system CPU seconds of this process so far, every thread. */
+double reel_bench_process_cpu_s(void);
+
 /* Is `name` an executable in PATH? Writes its full path to path (cap bytes) when found. */
 bool reel_bench_find_program(const char *name, char *path, size_t cap);
 
