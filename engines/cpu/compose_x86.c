@@ -12,6 +12,8 @@
  *   - the integer steps (bilinear sums, scaling by q, "over", the YUV sums) keep the C formulas
  *     lane by lane; a transparent source word gives back the destination unchanged in every
  *     formula, which is what the C early-outs skip.
+ *   - rows of a layer neither rotated nor sheared take the per-column values (coverage, texel
+ *     column, weight) from a table worked out once per draw by those same operations.
  * Transition masks are not vectorised: rows with masks use the C loop.
  */
 #include "engines/cpu/compose_simd.h"
@@ -19,6 +21,7 @@
 #ifdef REEL_CPU_HAVE_X86
 
 #include <immintrin.h>
+#include <math.h>
 #include <stddef.h>
 #include <string.h>
 
@@ -577,6 +580,132 @@ AVX2 static inline bool footprint_clear(const struct reel_cpu_draw *d, const int
     return reel_cpu_occupancy_clear(d->occ, x0, y0 < y1 ? y0 : y1, x1, y0 < y1 ? y1 : y0);
 }
 
+/*
+ * Upright rows of a texture drawn without rotation or shear (inv.b == inv.d == 0): u, and with it
+ * the edge coverage, the texel column and its weight, depend on the column only, so they are
+ * worked out once per draw (per thread; both compose bands keep their own) rather than on every
+ * row. The values are the ones general_row_avx2 computes lane by lane, by the same double
+ * operations in the same order, so the rows come out byte for byte the same. Rows whose v
+ * coverage is below 1 (the box's top and bottom edge), columns beyond +-1e8 texels and draws wider
+ * than the table keep the lane by lane path.
+ */
+#define UPRIGHT_COLS 4096
+
+struct upright_cols {
+    /* What the columns were worked out for (valid once built is set). */
+    const uint8_t *data;
+    double a, bu, bw, half_gu, grad_u, alpha, tex_sx;
+    int tex_w, x0, n;
+    bool built, usable;
+    /* Columns x0 .. x0 + n - 1: the alpha factor (v coverage 1), the texel column (floor), the
+     * byte offset of the texel pair loaded and the horizontal weight. */
+    int32_t q[UPRIGHT_COLS], ix[UPRIGHT_COLS], pc[UPRIGHT_COLS], wx[UPRIGHT_COLS];
+};
+
+static _Thread_local struct upright_cols upright_cols;
+
+static bool upright_cols_match(const struct upright_cols *t, const struct reel_cpu_draw *d,
+                               const struct reel_cpu_row *r, int n)
+{
+    return t->built && t->data == d->data && t->a == d->inv.a && t->bu == r->bu && t->bw == d->bw &&
+           t->half_gu == r->half_gu && t->grad_u == d->grad_u && t->alpha == d->alpha &&
+           t->tex_sx == d->tex_sx && t->tex_w == d->tex_w && t->x0 == d->x0 && t->n == n;
+}
+
+/* The column table for this draw's upright rows, or NULL where the lane by lane path must run. */
+static const struct upright_cols *upright_cols_for(const struct reel_cpu_draw *d,
+                                                   const struct reel_cpu_row *r)
+{
+    /* Lanes of the last group of a row reach up to 7 columns past the draw. */
+    int n = d->x1 - d->x0 + 8;
+    if (d->inv.b != 0.0 || !(r->cv_row >= 1.0) || d->tex_w < 2 || n > UPRIGHT_COLS)
+        return NULL;
+    struct upright_cols *t = &upright_cols;
+    if (upright_cols_match(t, d, r, n))
+        return t->usable ? t : NULL;
+    *t = (struct upright_cols){.data = d->data,
+                               .a = d->inv.a,
+                               .bu = r->bu,
+                               .bw = d->bw,
+                               .half_gu = r->half_gu,
+                               .grad_u = d->grad_u,
+                               .alpha = d->alpha,
+                               .tex_sx = d->tex_sx,
+                               .tex_w = d->tex_w,
+                               .x0 = d->x0,
+                               .n = n,
+                               .built = true};
+    for (int i = 0; i < n; i++) {
+        double px = (double)(d->x0 + i) + 0.5;
+        double u = d->inv.a * px + r->bu;
+        double eu = u < d->bw - u ? u : d->bw - u;
+        double cu = eu >= r->half_gu ? 1.0 : eu / d->grad_u + 0.5;
+        double f = d->alpha * (cu < 1.0 ? cu : 1.0) * 1.0;
+        double q = f * 65536.0 + 0.5;
+        t->q[i] = !(cu > 0.0) || !(f > 0.0) ? 0 : (f >= 1.0 ? 65536 : (int32_t)q);
+        double su = u * d->tex_sx - 0.5;
+        if (!(su >= -1e8 && su <= 1e8))
+            return NULL; /* usable stays false for this draw */
+        double fl = floor(su);
+        t->ix[i] = (int32_t)fl;
+        t->wx[i] = (int32_t)((su - fl) * 256.0 + 0.5);
+        int c = t->ix[i] < 0 ? 0 : (t->ix[i] > d->tex_w - 2 ? d->tex_w - 2 : t->ix[i]);
+        t->pc[i] = 4 * c;
+    }
+    t->usable = true;
+    return t;
+}
+
+/* An upright row from the column table: general_row_avx2's loop without the per-lane doubles. */
+AVX2 static void upright_row_avx2(const struct reel_cpu_draw *d, const struct reel_cpu_row *r,
+                                  const struct upright_cols *t, int x0, int x1, uint32_t *out)
+{
+    const __m256i zero = _mm256_setzero_si256(), tw2 = _mm256_set1_epi32(d->tex_w - 2),
+                  full = _mm256_set1_epi32(65536), wy = _mm256_set1_epi32((int)r->wy);
+    int rows[2] = {0, 0};
+    if (d->occ) {
+        rows[0] = (int)((r->r0 - d->data) / d->stride);
+        rows[1] = (int)((r->r1 - d->data) / d->stride);
+    }
+    for (int x = x0; x < x1; x += 8) {
+        int n = x1 - x < 8 ? x1 - x : 8, i = x - t->x0;
+        __m256i q = _mm256_loadu_si256((const __m256i *)(t->q + i));
+        if (_mm256_testz_si256(q, q))
+            continue;
+        if (d->occ) {
+            /* The columns the lanes reach, as footprint_clear finds them from lanes 0 and 7. */
+            int ua = t->ix[i], ub = t->ix[i + 7];
+            int c0 = ua < ub ? ua : ub, c1 = (ua < ub ? ub : ua) + 1;
+            c0 = c0 < 0 ? 0 : (c0 > d->tex_w - 1 ? d->tex_w - 1 : c0);
+            c1 = c1 < 0 ? 0 : (c1 > d->tex_w - 1 ? d->tex_w - 1 : c1);
+            if (reel_cpu_occupancy_clear(d->occ, c0, rows[0] < rows[1] ? rows[0] : rows[1], c1,
+                                         rows[0] < rows[1] ? rows[1] : rows[0]))
+                continue;
+        }
+        __m256i ix = _mm256_loadu_si256((const __m256i *)(t->ix + i));
+        __m256i pc = _mm256_loadu_si256((const __m256i *)(t->pc + i));
+        __m256i lo0, hi0, lo1, hi1;
+        gather_pairs(r->r0, pc, &lo0, &hi0);
+        gather_pairs(r->r1, pc, &lo1, &hi1);
+        __m256i right = _mm256_cmpgt_epi32(ix, tw2), left = _mm256_cmpgt_epi32(zero, ix);
+        __m256i p00 = _mm256_blendv_epi8(lo0, hi0, right);
+        __m256i p10 = _mm256_blendv_epi8(hi0, lo0, left);
+        __m256i p01 = _mm256_blendv_epi8(lo1, hi1, right);
+        __m256i p11 = _mm256_blendv_epi8(hi1, lo1, left);
+        __m256i wx = _mm256_loadu_si256((const __m256i *)(t->wx + i));
+        __m256i w = bilinear8(p00, p10, p01, p11, wx, wy);
+        __m256i q16 = _mm256_or_si256(q, _mm256_slli_epi32(q, 16));
+        __m256i s = _mm256_blendv_epi8(scale8(w, q16), w, _mm256_cmpeq_epi32(q, full));
+        if (n == 8) {
+            _mm256_storeu_si256((__m256i *)(out + (x - x0)), s);
+            continue;
+        }
+        uint32_t tmp[8];
+        _mm256_storeu_si256((__m256i *)tmp, s);
+        memcpy(out + (x - x0), tmp, sizeof(uint32_t) * (size_t)n);
+    }
+}
+
 AVX2 static void general_row_avx2(const struct reel_cpu_draw *d, const struct reel_cpu_row *r,
                                   int x0, int x1, uint32_t *out)
 {
@@ -585,6 +714,11 @@ AVX2 static void general_row_avx2(const struct reel_cpu_draw *d, const struct re
      * range): the C loop. */
     if (tex && (rot ? !offsets_fit(d) : r->wy > 256)) {
         reel_cpu_kernels_c.general_row(d, r, x0, x1, out);
+        return;
+    }
+    const struct upright_cols *cols = tex && !rot ? upright_cols_for(d, r) : NULL;
+    if (cols) {
+        upright_row_avx2(d, r, cols, x0, x1, out);
         return;
     }
     const struct reel_affine *m = &d->inv;
