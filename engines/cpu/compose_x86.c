@@ -623,18 +623,20 @@ static const struct upright_cols *upright_cols_for(const struct reel_cpu_draw *d
     struct upright_cols *t = &upright_cols;
     if (upright_cols_match(t, d, r, n))
         return t->usable ? t : NULL;
-    *t = (struct upright_cols){.data = d->data,
-                               .a = d->inv.a,
-                               .bu = r->bu,
-                               .bw = d->bw,
-                               .half_gu = r->half_gu,
-                               .grad_u = d->grad_u,
-                               .alpha = d->alpha,
-                               .tex_sx = d->tex_sx,
-                               .tex_w = d->tex_w,
-                               .x0 = d->x0,
-                               .n = n,
-                               .built = true};
+    /* The key, field by field: the columns themselves are all written below. */
+    t->data = d->data;
+    t->a = d->inv.a;
+    t->bu = r->bu;
+    t->bw = d->bw;
+    t->half_gu = r->half_gu;
+    t->grad_u = d->grad_u;
+    t->alpha = d->alpha;
+    t->tex_sx = d->tex_sx;
+    t->tex_w = d->tex_w;
+    t->x0 = d->x0;
+    t->n = n;
+    t->built = true;
+    t->usable = false;
     for (int i = 0; i < n; i++) {
         double px = (double)(d->x0 + i) + 0.5;
         double u = d->inv.a * px + r->bu;
