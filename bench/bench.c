@@ -470,15 +470,15 @@ static double measure_floor(struct bench *b, const struct job_ref *j,
 }
 
 /* One decoding-only run of the job's clips (engine-independent: one series per job). */
-static double measure_decode(struct bench *b, const struct job_ref *j,
-                             const struct reel_bench_series *like)
+static void measure_decode(struct bench *b, const struct job_ref *j,
+                           const struct reel_bench_series *like)
 {
     /* The child times only the opens and the decoding, not its start or the job's loading. */
     struct reel_bench_series *s;
     struct reel_bench_run *run;
     cJSON *o = run_timing_child(b, j, REEL_BENCH_KIND_DECODE, "_decode", like, &s, &run);
     if (!o)
-        return NAN;
+        return;
     run->stages[REEL_BENCH_STAGE_DECODE] = run->wall_s;
     fmt_into(s->encoder, sizeof(s->encoder), "-");
     double decoded = num(o, "decoded");
@@ -488,7 +488,6 @@ static double measure_decode(struct bench *b, const struct job_ref *j,
     cJSON_Delete(o);
     progress("%-11s decode   run %d: %.2f s, %.2f s CPU", j->name, s->n_runs, run->wall_s,
              run->cpu_s);
-    return run->wall_s;
 }
 
 static void check_picture(struct bench *b, const struct job_ref *j, const char *engine,
@@ -588,7 +587,7 @@ static void run_job_engine(struct bench *b, const struct job_ref *j, const char 
                 add_pair(b, j->name, engine, REEL_BENCH_KIND_FLOOR, "", reel_s, floor_s);
         }
         if (with_decode)
-            (void)measure_decode(b, j, rs);
+            measure_decode(b, j, rs);
     }
     if (spec->has_compose && b->do_compose)
         for (int i = 0; i < runs; i++)

@@ -186,15 +186,6 @@ static double mask_factor(const struct reel_cpu_draw *d, double px, double py)
     return f;
 }
 
-static uint32_t quantise(double f)
-{
-    if (!(f > 0.0))
-        return 0;
-    if (f >= 1.0)
-        return 65536;
-    return (uint32_t)(f * 65536.0 + 0.5);
-}
-
 /* A row of the fast path with one alpha factor for every pixel (no masks). */
 static void fast_span(uint8_t *dst, const uint8_t *tex, const uint8_t *solid, int n, uint32_t q)
 {
@@ -248,7 +239,7 @@ static void draw_row_fast(const struct reel_cpu_canvas *c, const struct reel_cpu
         return;
     uint8_t *row = c->data + (size_t)y * c->stride;
     const uint8_t *tex = d->data ? d->data + (size_t)ty * d->stride : NULL;
-    uint32_t fq = quantise(d->alpha);
+    uint32_t fq = reel_cpu_quantise(d->alpha);
     if (fq)
         fast_span(row + 4 * xs, tex ? tex + 4 * (xs + d->fast_dx) : NULL, d->solid, xe - xs, fq);
 }
@@ -349,7 +340,7 @@ static inline uint32_t general_px(const struct reel_cpu_draw *d, const struct re
     double f = d->alpha * (cu < 1.0 ? cu : 1.0) * (cv < 1.0 ? cv : 1.0);
     if (d->n_masks)
         f *= mask_factor(d, px, r->py);
-    uint32_t q = quantise(f);
+    uint32_t q = reel_cpu_quantise(f);
     if (!q)
         return 0;
     if (d->data) {
@@ -402,13 +393,14 @@ static bool row_source(const struct reel_cpu_draw *d, int y, int xa, int xb, uin
         if (x0 >= x1)
             return false;
         const uint8_t *tex = d->data ? d->data + (size_t)ty * d->stride : NULL;
-        uint32_t fq = quantise(d->alpha);
+        uint32_t fq = reel_cpu_quantise(d->alpha);
         if (tex && !d->n_masks && fq >= 65536) {
             memcpy(out + (x0 - xa), tex + 4 * (x0 + d->fast_dx), 4 * (size_t)(x1 - x0));
             return true;
         }
         for (int x = x0; x < x1; x++) {
-            uint32_t q = d->n_masks ? quantise(d->alpha * mask_factor(d, x + 0.5, py)) : fq;
+            uint32_t q =
+                d->n_masks ? reel_cpu_quantise(d->alpha * mask_factor(d, x + 0.5, py)) : fq;
             if (q)
                 out[x - xa] = scale_px(tex ? tex + 4 * (x + d->fast_dx) : d->solid, q, &a);
         }
@@ -592,7 +584,7 @@ static void yuv_picture_rows(const struct reel_cpu_yuv_canvas *c, const struct r
     if (ys >= ye || xs >= xe)
         return;
     if (!d->n_masks) {
-        uint32_t q = quantise(d->alpha);
+        uint32_t q = reel_cpu_quantise(d->alpha);
         if (!q)
             return;
         for (int y = ys; y < ye; y++)
@@ -617,7 +609,8 @@ static void yuv_picture_rows(const struct reel_cpu_yuv_canvas *c, const struct r
                     d->planes[0] + (size_t)(y + r + d->fast_dy) * d->plane_stride[0] + d->fast_dx;
                 uint8_t *o = c->data[0] + (size_t)(y + r) * c->stride[0];
                 for (int x = xa; x < xb; x++) {
-                    q[r][x - xa] = quantise(d->alpha * mask_factor(d, x + 0.5, y + r + 0.5));
+                    q[r][x - xa] =
+                        reel_cpu_quantise(d->alpha * mask_factor(d, x + 0.5, y + r + 0.5));
                     o[x] = lerp1(s[x], o[x], q[r][x - xa]);
                 }
             }

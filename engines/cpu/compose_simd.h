@@ -32,6 +32,16 @@ enum {
     REEL_CPU_VB = -2639,
 };
 
+/* An alpha factor in 0..1 as the 16-bit q of the kernels: 0 (nothing drawn) to 65536 (opaque). */
+static inline uint32_t reel_cpu_quantise(double f)
+{
+    if (!(f > 0.0))
+        return 0;
+    if (f >= 1.0)
+        return 65536;
+    return (uint32_t)(f * 65536.0 + 0.5);
+}
+
 enum reel_cpu_simd {
     REEL_CPU_SIMD_C = 0,
     REEL_CPU_SIMD_SSE41 = 1,

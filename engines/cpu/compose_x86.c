@@ -435,7 +435,7 @@ AVX2 static inline __m256d inside4(const struct consts4 *k, const struct lanes4 
     return in;
 }
 
-/* quantise() of four factors, as doubles (0 where not ok or not positive). */
+/* reel_cpu_quantise() of four factors, as doubles (0 where not ok or not positive). */
 AVX2 static inline __m256d quantise4(__m256d f, __m256d ok)
 {
     const __m256d one = _mm256_set1_pd(1.0), half = _mm256_set1_pd(0.5);
@@ -559,25 +559,27 @@ AVX2 static inline double lane3(__m256d v)
  * and rows the lanes reach lie between those of lanes 0 and 7 (plus one for the second texel),
  * clamped as the sampling clamps them.
  */
+/* Whether the texels of columns ua .. ub (either order; the larger one's right neighbour too,
+ * clamped as the sampling clamps) on rows y0 .. y1 (either order) are all clear in d->occ. */
+static inline bool texels_clear(const struct reel_cpu_draw *d, int ua, int ub, int y0, int y1)
+{
+    int x0 = ua < ub ? ua : ub, x1 = (ua < ub ? ub : ua) + 1;
+    x0 = x0 < 0 ? 0 : (x0 > d->tex_w - 1 ? d->tex_w - 1 : x0);
+    x1 = x1 < 0 ? 0 : (x1 > d->tex_w - 1 ? d->tex_w - 1 : x1);
+    return reel_cpu_occupancy_clear(d->occ, x0, y0 < y1 ? y0 : y1, x1, y0 < y1 ? y1 : y0);
+}
+
 AVX2 static inline bool footprint_clear(const struct reel_cpu_draw *d, const int upright_rows[2],
                                         const struct lanes4 *l0, const struct lanes4 *l1, bool rot)
 {
     int ua = (int)_mm256_cvtsd_f64(l0->fl_u), ub = (int)lane3(l1->fl_u);
-    int x0 = ua < ub ? ua : ub, x1 = (ua < ub ? ub : ua) + 1;
-    x0 = x0 < 0 ? 0 : (x0 > d->tex_w - 1 ? d->tex_w - 1 : x0);
-    x1 = x1 < 0 ? 0 : (x1 > d->tex_w - 1 ? d->tex_w - 1 : x1);
-    int y0, y1;
-    if (rot) {
-        int va = (int)_mm256_cvtsd_f64(l0->fl_v), vb = (int)lane3(l1->fl_v);
-        y0 = va < vb ? va : vb;
-        y1 = (va < vb ? vb : va) + 1;
-        y0 = y0 < 0 ? 0 : (y0 > d->tex_h - 1 ? d->tex_h - 1 : y0);
-        y1 = y1 < 0 ? 0 : (y1 > d->tex_h - 1 ? d->tex_h - 1 : y1);
-    } else {
-        y0 = upright_rows[0];
-        y1 = upright_rows[1];
-    }
-    return reel_cpu_occupancy_clear(d->occ, x0, y0 < y1 ? y0 : y1, x1, y0 < y1 ? y1 : y0);
+    if (!rot)
+        return texels_clear(d, ua, ub, upright_rows[0], upright_rows[1]);
+    int va = (int)_mm256_cvtsd_f64(l0->fl_v), vb = (int)lane3(l1->fl_v);
+    int y0 = va < vb ? va : vb, y1 = (va < vb ? vb : va) + 1;
+    y0 = y0 < 0 ? 0 : (y0 > d->tex_h - 1 ? d->tex_h - 1 : y0);
+    y1 = y1 < 0 ? 0 : (y1 > d->tex_h - 1 ? d->tex_h - 1 : y1);
+    return texels_clear(d, ua, ub, y0, y1);
 }
 
 /*
@@ -592,8 +594,8 @@ AVX2 static inline bool footprint_clear(const struct reel_cpu_draw *d, const int
 #define UPRIGHT_COLS 4096
 
 struct upright_cols {
-    /* What the columns were worked out for (valid once built is set). */
-    const uint8_t *data;
+    /* What the columns were worked out for (valid once built is set); the texels themselves
+     * play no part. */
     double a, bu, bw, half_gu, grad_u, alpha, tex_sx;
     int tex_w, x0, n;
     bool built, usable;
@@ -607,7 +609,7 @@ static _Thread_local struct upright_cols upright_cols;
 static bool upright_cols_match(const struct upright_cols *t, const struct reel_cpu_draw *d,
                                const struct reel_cpu_row *r, int n)
 {
-    return t->built && t->data == d->data && t->a == d->inv.a && t->bu == r->bu && t->bw == d->bw &&
+    return t->built && t->a == d->inv.a && t->bu == r->bu && t->bw == d->bw &&
            t->half_gu == r->half_gu && t->grad_u == d->grad_u && t->alpha == d->alpha &&
            t->tex_sx == d->tex_sx && t->tex_w == d->tex_w && t->x0 == d->x0 && t->n == n;
 }
@@ -624,7 +626,6 @@ static const struct upright_cols *upright_cols_for(const struct reel_cpu_draw *d
     if (upright_cols_match(t, d, r, n))
         return t->usable ? t : NULL;
     /* The key, field by field: the columns themselves are all written below. */
-    t->data = d->data;
     t->a = d->inv.a;
     t->bu = r->bu;
     t->bw = d->bw;
@@ -642,9 +643,8 @@ static const struct upright_cols *upright_cols_for(const struct reel_cpu_draw *d
         double u = d->inv.a * px + r->bu;
         double eu = u < d->bw - u ? u : d->bw - u;
         double cu = eu >= r->half_gu ? 1.0 : eu / d->grad_u + 0.5;
-        double f = d->alpha * (cu < 1.0 ? cu : 1.0) * 1.0;
-        double q = f * 65536.0 + 0.5;
-        t->q[i] = !(cu > 0.0) || !(f > 0.0) ? 0 : (f >= 1.0 ? 65536 : (int32_t)q);
+        /* The v coverage is 1 on these rows, and a factor of 1 changes no double. */
+        t->q[i] = cu > 0.0 ? (int32_t)reel_cpu_quantise(d->alpha * (cu < 1.0 ? cu : 1.0)) : 0;
         double su = u * d->tex_sx - 0.5;
         if (!(su >= -1e8 && su <= 1e8))
             return NULL; /* usable stays false for this draw */
@@ -674,16 +674,9 @@ AVX2 static void upright_row_avx2(const struct reel_cpu_draw *d, const struct re
         __m256i q = _mm256_loadu_si256((const __m256i *)(t->q + i));
         if (_mm256_testz_si256(q, q))
             continue;
-        if (d->occ) {
-            /* The columns the lanes reach, as footprint_clear finds them from lanes 0 and 7. */
-            int ua = t->ix[i], ub = t->ix[i + 7];
-            int c0 = ua < ub ? ua : ub, c1 = (ua < ub ? ub : ua) + 1;
-            c0 = c0 < 0 ? 0 : (c0 > d->tex_w - 1 ? d->tex_w - 1 : c0);
-            c1 = c1 < 0 ? 0 : (c1 > d->tex_w - 1 ? d->tex_w - 1 : c1);
-            if (reel_cpu_occupancy_clear(d->occ, c0, rows[0] < rows[1] ? rows[0] : rows[1], c1,
-                                         rows[0] < rows[1] ? rows[1] : rows[0]))
-                continue;
-        }
+        /* The columns the lanes reach, as footprint_clear finds them from lanes 0 and 7. */
+        if (d->occ && texels_clear(d, t->ix[i], t->ix[i + 7], rows[0], rows[1]))
+            continue;
         __m256i ix = _mm256_loadu_si256((const __m256i *)(t->ix + i));
         __m256i pc = _mm256_loadu_si256((const __m256i *)(t->pc + i));
         __m256i lo0, hi0, lo1, hi1;
