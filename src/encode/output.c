@@ -5,6 +5,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,7 +28,9 @@ struct reel_output_file {
     AVFormatContext *fmt;
     struct reel_encoder *venc;
     AVStream *vst, *ast;
-    AVPacket *pkt;
+    AVPacket *pkt;  /* the video encoder's */
+    AVPacket *apkt; /* the audio encoder's, which another thread may drive */
+    pthread_mutex_t mux_lock;
 
     /* audio */
     AVCodecContext *actx;
@@ -38,6 +41,7 @@ struct reel_output_file {
     int conv_cap;   /* samples */
     int in_rate, channels;
     int64_t audio_pts; /* samples sent to the encoder */
+    bool video_ended;  /* the video encoder has been flushed */
 };
 
 static const char *muxer_name(enum reel_format f)
@@ -102,6 +106,8 @@ static void free_file(struct reel_output_file *of)
         av_freep(&of->conv);
     }
     av_packet_free(&of->pkt);
+    av_packet_free(&of->apkt);
+    pthread_mutex_destroy(&of->mux_lock);
     if (of->tmp_path) {
         unlink(of->tmp_path);
         free(of->tmp_path);
@@ -213,10 +219,12 @@ int reel_output_open(const struct reel_output_cfg *cfg, struct reel_log *log,
     if (!of)
         return reel_err_set(err, REEL_ENOMEM, NULL, "out of memory");
     of->log = log;
+    pthread_mutex_init(&of->mux_lock, NULL);
     of->path = strdup(cfg->path);
     of->tmp_path = temp_path_for(cfg->path);
     of->pkt = av_packet_alloc();
-    if (!of->path || !of->tmp_path || !of->pkt) {
+    of->apkt = av_packet_alloc();
+    if (!of->path || !of->tmp_path || !of->pkt || !of->apkt) {
         ret = reel_err_set(err, REEL_ENOMEM, NULL, "out of memory");
         goto fail;
     }
@@ -328,14 +336,16 @@ int reel_output_audio_frame_size(const struct reel_output_file *of)
     return of->actx->frame_size;
 }
 
-static int write_packet(struct reel_output_file *of, AVRational tb, AVStream *st,
+static int write_packet(struct reel_output_file *of, AVPacket *pkt, AVRational tb, AVStream *st,
                         struct reel_err *err)
 {
     int ret;
-    av_packet_rescale_ts(of->pkt, tb, st->time_base);
-    of->pkt->stream_index = st->index;
-    ret = av_interleaved_write_frame(of->fmt, of->pkt);
-    av_packet_unref(of->pkt);
+    av_packet_rescale_ts(pkt, tb, st->time_base);
+    pkt->stream_index = st->index;
+    pthread_mutex_lock(&of->mux_lock);
+    ret = av_interleaved_write_frame(of->fmt, pkt);
+    pthread_mutex_unlock(&of->mux_lock);
+    av_packet_unref(pkt);
     if (ret < 0) {
         ret = av_fail(err, REEL_EOUTPUT, ret, "writing a packet");
         REEL_ERROR(of->log, "encode stage: %s", err ? err->msg : "writing a packet failed");
@@ -352,7 +362,7 @@ static int drain_video(struct reel_output_file *of, struct reel_err *err)
         if (ret < 0)
             return reel_err_set(err, REEL_EOUTPUT, "output", "video encoder %s failed",
                                 of->venc->ops->name);
-        ret = write_packet(of, of->venc->avctx->time_base, of->vst, err);
+        ret = write_packet(of, of->pkt, of->venc->avctx->time_base, of->vst, err);
         if (ret < 0)
             return ret;
     }
@@ -373,12 +383,12 @@ int reel_output_write_video(struct reel_output_file *of, const AVFrame *frame, s
 static int drain_audio(struct reel_output_file *of, struct reel_err *err)
 {
     for (;;) {
-        int ret = avcodec_receive_packet(of->actx, of->pkt);
+        int ret = avcodec_receive_packet(of->actx, of->apkt);
         if (ret == AVERROR(EAGAIN) || ret == AVERROR_EOF)
             return 0;
         if (ret < 0)
             return av_fail(err, REEL_EOUTPUT, ret, "audio encoder");
-        ret = write_packet(of, of->actx->time_base, of->ast, err);
+        ret = write_packet(of, of->apkt, of->actx->time_base, of->ast, err);
         if (ret < 0)
             return ret;
     }
@@ -501,6 +511,18 @@ static int flush_audio(struct reel_output_file *of, struct reel_err *err)
     return drain_audio(of, err);
 }
 
+int reel_output_end_video(struct reel_output_file *of, struct reel_err *err)
+{
+    if (of->video_ended)
+        return 0;
+    int ret = of->venc->ops->send_frame(of->venc, NULL);
+    if (ret < 0)
+        return reel_err_set(err, ret, "output", "flushing video encoder %s failed",
+                            of->venc->ops->name);
+    of->video_ended = true;
+    return drain_video(of, err);
+}
+
 int reel_output_finish(struct reel_output_file **pof, int64_t *bytes, struct reel_err *err)
 {
     struct reel_output_file *of = pof ? *pof : NULL;
@@ -510,13 +532,7 @@ int reel_output_finish(struct reel_output_file **pof, int64_t *bytes, struct ree
     if (!of)
         return reel_err_set(err, REEL_EINTERNAL, "output", "no output");
     *pof = NULL;
-    ret = of->venc->ops->send_frame(of->venc, NULL);
-    if (ret < 0) {
-        ret = reel_err_set(err, ret, "output", "flushing video encoder %s failed",
-                           of->venc->ops->name);
-        goto fail;
-    }
-    ret = drain_video(of, err);
+    ret = reel_output_end_video(of, err);
     if (ret < 0)
         goto fail;
     if (of->actx) {

@@ -2,7 +2,8 @@
  * The output file: video encoder (with fallback), optional audio encoder (AAC; Opus for webm) and
  * the muxer. Writes to a temporary file beside the destination and renames it into place only when
  * the file is complete, so a failed job never leaves a partial file at the output path.
- * MP4/MOV get faststart. One thread drives an output at a time.
+ * MP4/MOV get faststart. One thread writes the video and one the audio (the same thread or two);
+ * their packets meet in the muxer under a lock. Opening and finishing belong to one thread alone.
  */
 #ifndef REEL_ENCODE_OUTPUT_H
 #define REEL_ENCODE_OUTPUT_H
@@ -51,6 +52,9 @@ int reel_output_write_video(struct reel_output_file *of, const AVFrame *frame,
 int reel_output_write_audio(struct reel_output_file *of, const float *const *planes, int nb_samples,
                             struct reel_err *err);
 
+/* The last video frame has been written: flush the video encoder and mux its delayed packets.
+ * Optional; finish does it when it has not been done. */
+int reel_output_end_video(struct reel_output_file *of, struct reel_err *err);
 /* Flush encoders, write the trailer (faststart), rename into place. Returns bytes written via
  * *bytes (may be NULL). The object is destroyed either way. */
 int reel_output_finish(struct reel_output_file **of, int64_t *bytes, struct reel_err *err);

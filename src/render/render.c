@@ -1,12 +1,16 @@
 /*
  * The render loop. The render thread evaluates and composes frame n while the encoder thread
- * encodes frame n-1 (and mixes and encodes the audio up to that frame's time), through a bounded
- * queue: at most QUEUE_CAP frames are in flight (fewer for large frames, see queue_depth), so
- * memory does not grow with the job's duration.
+ * encodes frame n-1, through a bounded queue (the audio thread mixes and encodes the sound
+ * alongside, see below): at most QUEUE_CAP frames are in flight (fewer for large frames, see
+ * queue_depth), so memory does not grow with the job's duration.
  */
+#include <errno.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include <libavutil/imgutils.h>
 #include <libswscale/swscale.h>
@@ -109,18 +113,41 @@ static void fq_close(struct frame_queue *q, bool abort)
     pthread_mutex_unlock(&q->lock);
 }
 
-/* ---- encoder thread ---- */
+/* ---- audio thread ---- */
 
-struct enc_thread {
-    struct frame_queue q;
+/*
+ * The audio is mixed and encoded on a thread of its own at the lowest priority, so that it runs in
+ * the moments the video encoder leaves a core idle (while the job prepares, and whenever its frame
+ * threads wait on one another) instead of taking time from it. It starts as soon as the output is
+ * open. The muxer holds each stream's packets until the other has caught up, so the file
+ * interleaves the same whichever runs ahead; what it holds is kept small by keeping the audio near
+ * the video: at most AUDIO_LEAD_US ahead of the video handed to the encoder (woken in steps of
+ * AUDIO_STEP_US), and when it falls AUDIO_LAG_US behind, the encoder thread waits for it (the
+ * cores are then idle, and the audio thread has them).
+ */
+#define AUDIO_LEAD_US 5000000
+#define AUDIO_STEP_US 250000
+#define AUDIO_LAG_US 2000000
+#define AUDIO_NICE 19
+
+struct audio_thread {
     struct reel_output_file *of;
     struct reel_audio_mix *mix;
     const struct reel_timeline *tl;
     struct reel_log *log;
-    int64_t audio_samples_done;
-    float *audio_buf[8];
-    int audio_chunk;
-    double encode_s, audio_s, idle_s;
+    int64_t samples_done;
+    float *buf[8];
+    int chunk;
+    double audio_s;
+    pthread_mutex_t lock;
+    pthread_cond_t cond;
+    int64_t video_us; /* output time the video has been handed to the encoder up to */
+    int64_t done_us;  /* output time the audio has been written up to */
+    int64_t wake_us;  /* video_us at which the waiting audio thread has a step to write */
+    bool stop;        /* the render failed or was canceled */
+    bool finished;    /* the thread is done (ret says how) */
+    bool has_sync;    /* lock and cond initialised */
+    bool is_started;  /* thread running or not yet joined */
     pthread_t thread;
     int ret;
     struct reel_err err;
@@ -128,27 +155,160 @@ struct enc_thread {
 
 /* Mix and encode audio up to output time t_us (exclusive), in chunks of the encoder's frame size.
  */
-static int write_audio_until(struct enc_thread *et, int64_t t_us)
+static int write_audio_until(struct audio_thread *at, int64_t t_us)
 {
-    if (!et->mix)
-        return 0;
     double t0 = reel_clock_s();
-    const struct reel_output *o = &et->tl->out;
+    const struct reel_output *o = &at->tl->out;
     int64_t target = av_rescale(t_us, o->audio_sample_rate, REEL_US);
     int ret = 0;
-    while (et->audio_samples_done < target) {
-        int n = (int)FFMIN((int64_t)et->audio_chunk, target - et->audio_samples_done);
-        ret = reel_audio_mix_read(et->mix, et->audio_buf, n, &et->err);
+    while (at->samples_done < target) {
+        int n = (int)FFMIN((int64_t)at->chunk, target - at->samples_done);
+        ret = reel_audio_mix_read(at->mix, at->buf, n, &at->err);
         if (ret < 0)
             break;
-        ret = reel_output_write_audio(et->of, (const float *const *)et->audio_buf, n, &et->err);
+        ret = reel_output_write_audio(at->of, (const float *const *)at->buf, n, &at->err);
         if (ret < 0)
             break;
-        et->audio_samples_done += n;
+        at->samples_done += n;
     }
-    et->audio_s += reel_clock_s() - t0;
+    at->audio_s += reel_clock_s() - t0;
     return ret;
 }
+
+static void *audio_main(void *arg)
+{
+    struct audio_thread *at = arg;
+    reel_thread_name("reel-audio");
+    reel_log_set_thread_logger(at->log);
+    /* Per thread on Linux; without it the audio merely competes as before. */
+    if (setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), AUDIO_NICE) != 0)
+        REEL_DEBUG(at->log, "audio thread priority unchanged: %s", strerror(errno));
+    int64_t end = at->tl->out.duration_us;
+    int ret = reel_audio_mix_create(at->tl, at->log, &at->mix, &at->err);
+    pthread_mutex_lock(&at->lock);
+    if (ret < 0)
+        at->stop = true;
+    while (!at->stop && at->done_us < end) {
+        int64_t target = at->video_us >= end - AUDIO_LEAD_US ? end : at->video_us + AUDIO_LEAD_US;
+        if (target <= at->done_us) {
+            at->wake_us = at->done_us + AUDIO_STEP_US - AUDIO_LEAD_US;
+            pthread_cond_wait(&at->cond, &at->lock);
+            continue;
+        }
+        /* A step at a time, so that a stop is seen soon. */
+        if (target - at->done_us > AUDIO_STEP_US && at->done_us + AUDIO_STEP_US < end)
+            target = at->done_us + AUDIO_STEP_US;
+        pthread_mutex_unlock(&at->lock);
+        ret = write_audio_until(at, target);
+        pthread_mutex_lock(&at->lock);
+        if (ret < 0)
+            break;
+        at->done_us = target;
+        pthread_cond_broadcast(&at->cond);
+    }
+    at->ret = ret;
+    at->finished = true;
+    pthread_cond_broadcast(&at->cond);
+    pthread_mutex_unlock(&at->lock);
+    return NULL;
+}
+
+/* The video has been handed to the encoder up to video_us: let the audio follow, and wait while it
+ * is too far behind. Returns the audio thread's error, once it has failed. */
+static int audio_follow(struct audio_thread *at, int64_t video_us, struct reel_err *err)
+{
+    pthread_mutex_lock(&at->lock);
+    at->video_us = video_us;
+    if (video_us >= at->wake_us)
+        pthread_cond_broadcast(&at->cond);
+    while (!at->finished && !at->stop && at->done_us + AUDIO_LAG_US < video_us)
+        pthread_cond_wait(&at->cond, &at->lock);
+    int ret = at->finished ? at->ret : 0;
+    if (ret < 0)
+        *err = at->err;
+    pthread_mutex_unlock(&at->lock);
+    return ret;
+}
+
+/* Whether the audio thread has stopped on an error. */
+static bool audio_failed(struct audio_thread *at)
+{
+    if (!at->is_started)
+        return false;
+    pthread_mutex_lock(&at->lock);
+    bool failed = at->finished && at->ret < 0;
+    pthread_mutex_unlock(&at->lock);
+    return failed;
+}
+
+/* Let the audio thread finish the audio (complete) or give up, and wait for it. */
+static int audio_join(struct audio_thread *at, bool complete)
+{
+    pthread_mutex_lock(&at->lock);
+    if (complete)
+        at->video_us = at->tl->out.duration_us;
+    else
+        at->stop = true;
+    pthread_cond_broadcast(&at->cond);
+    pthread_mutex_unlock(&at->lock);
+    pthread_join(at->thread, NULL);
+    at->is_started = false;
+    return at->ret;
+}
+
+/* Start the audio thread (it opens the mix itself: a failure there ends it with ret). */
+static int start_audio(struct audio_thread *at, struct reel_output_file *of,
+                       const struct reel_timeline *tl, struct reel_log *log, struct reel_err *err)
+{
+    at->of = of;
+    at->tl = tl;
+    at->log = log;
+    at->chunk = reel_output_audio_frame_size(of);
+    if (at->chunk <= 0)
+        at->chunk = 1024;
+    for (int c = 0; c < tl->out.audio_channels && c < 8; c++)
+        if (!(at->buf[c] = calloc((size_t)at->chunk, sizeof(float))))
+            return reel_err_set(err, REEL_ENOMEM, NULL, "out of memory");
+    pthread_mutex_init(&at->lock, NULL);
+    pthread_cond_init(&at->cond, NULL);
+    at->has_sync = true;
+    if (pthread_create(&at->thread, NULL, audio_main, at) != 0)
+        return reel_err_set(err, REEL_EINTERNAL, "audio", "cannot start the audio thread");
+    at->is_started = true;
+    return 0;
+}
+
+/* Stop the audio thread if it still runs, and free what start_audio made. */
+static void stop_audio(struct audio_thread *at)
+{
+    if (at->is_started)
+        audio_join(at, false);
+    at->is_started = false;
+    if (at->has_sync) {
+        pthread_mutex_destroy(&at->lock);
+        pthread_cond_destroy(&at->cond);
+        at->has_sync = false;
+    }
+    reel_audio_mix_destroy(&at->mix);
+    for (int c = 0; c < 8; c++) {
+        free(at->buf[c]);
+        at->buf[c] = NULL;
+    }
+}
+
+/* ---- encoder thread ---- */
+
+struct enc_thread {
+    struct frame_queue q;
+    struct reel_output_file *of;
+    struct audio_thread *audio; /* NULL without sound */
+    const struct reel_timeline *tl;
+    struct reel_log *log;
+    double encode_s, idle_s;
+    pthread_t thread;
+    int ret;
+    struct reel_err err;
+};
 
 static void *enc_main(void *arg)
 {
@@ -165,19 +325,14 @@ static void *enc_main(void *arg)
             et->ret = reel_output_write_video(et->of, f, &et->err);
             et->encode_s += reel_clock_s() - t0;
             n++;
-            if (et->ret == 0)
-                et->ret = write_audio_until(et, reel_timeline_frame_time_us(et->tl, n));
+            if (et->ret == 0 && et->audio)
+                et->ret = audio_follow(et->audio, reel_timeline_frame_time_us(et->tl, n), &et->err);
             if (et->ret < 0)
                 fq_close(&et->q, true); /* tell the producer to stop */
         }
         av_frame_free(&f);
         w0 = reel_clock_s();
     }
-    pthread_mutex_lock(&et->q.lock);
-    bool aborted = et->q.aborted;
-    pthread_mutex_unlock(&et->q.lock);
-    if (et->ret == 0 && !aborted)
-        et->ret = write_audio_until(et, et->tl->out.duration_us);
     return NULL;
 }
 
@@ -363,6 +518,7 @@ int reel_render_job(const struct reel_render_opts *o, struct reel_render_result 
     struct reel_output_file *of = NULL;
     struct SwsContext *sws = NULL;
     struct enc_thread et = {0};
+    struct audio_thread at = {0};
     bool thread_started = false;
     int ret = 0;
     double t_start = reel_clock_s();
@@ -392,6 +548,13 @@ int reel_render_job(const struct reel_render_opts *o, struct reel_render_result 
         }
         want_fmt = reel_output_pix_fmt(of);
         snprintf(res->encoder, sizeof(res->encoder), "%s", reel_output_encoder_name(of));
+        if (has_audio) {
+            ret = start_audio(&at, of, tl, o->log, &err);
+            if (ret < 0) {
+                fail(res, o->log, "audio", ret, &err);
+                goto out;
+            }
+        }
     }
 
     struct reel_engine_cfg ecfg = {
@@ -437,23 +600,11 @@ int reel_render_job(const struct reel_render_opts *o, struct reel_render_result 
         et.of = of;
         et.tl = tl;
         et.log = o->log;
-        if (has_audio) {
-            ret = reel_audio_mix_create(tl, o->log, &et.mix, &err);
-            if (ret < 0) {
-                fail(res, o->log, "audio", ret, &err);
-                fq_uninit(&et.q);
-                goto out;
-            }
-            et.audio_chunk = reel_output_audio_frame_size(of);
-            if (et.audio_chunk <= 0)
-                et.audio_chunk = 1024;
-            for (int c = 0; c < tl->out.audio_channels && c < 8; c++)
-                et.audio_buf[c] = calloc((size_t)et.audio_chunk, sizeof(float));
-        }
+        if (at.is_started)
+            et.audio = &at;
         if (pthread_create(&et.thread, NULL, enc_main, &et) != 0) {
             fail(res, o->log, "encode", REEL_EINTERNAL, NULL);
             ret = -REEL_EINTERNAL;
-            fq_uninit(&et.q);
             goto out;
         }
         thread_started = true;
@@ -535,11 +686,11 @@ int reel_render_job(const struct reel_render_opts *o, struct reel_render_result 
         pthread_join(et.thread, NULL);
         thread_started = false;
         res->times.encode_s = et.encode_s;
-        res->times.audio_s = et.audio_s;
         res->times.encoder_idle_s = et.idle_s;
         if (ret == 0 && et.ret < 0) {
             ret = et.ret;
-            fail(res, o->log, "encode", ret, &et.err);
+            bool by_audio = audio_failed(&at);
+            fail(res, o->log, by_audio ? "audio" : "encode", ret, by_audio ? &at.err : &et.err);
         }
     }
     if (ret < 0)
@@ -562,7 +713,21 @@ int reel_render_job(const struct reel_render_opts *o, struct reel_render_result 
     }
 
     if (of) {
+        /* The encoder's delayed frames first, while the audio thread still has the idle core;
+         * the audio is complete before its encoder is flushed. */
         double f0 = reel_clock_s();
+        ret = reel_output_end_video(of, &err);
+        if (ret < 0) {
+            fail(res, o->log, "mux", ret, &err);
+            goto out;
+        }
+        if (at.is_started) {
+            ret = audio_join(&at, true);
+            if (ret < 0) {
+                fail(res, o->log, "audio", ret, &at.err);
+                goto out;
+            }
+        }
         ret = reel_output_finish(&of, &res->bytes, &err);
         res->times.mux_s = reel_clock_s() - f0;
         if (ret < 0) {
@@ -576,12 +741,10 @@ out:
         fq_close(&et.q, true);
         pthread_join(et.thread, NULL);
     }
-    if (et.of) {
+    if (et.of)
         fq_uninit(&et.q);
-        reel_audio_mix_destroy(&et.mix);
-        for (int c = 0; c < 8; c++)
-            free(et.audio_buf[c]);
-    }
+    stop_audio(&at);
+    res->times.audio_s = at.audio_s;
     reel_output_abort(&of);
     sws_freeContext(sws);
     reel_engine_destroy(&eng);

@@ -2,8 +2,8 @@
  * The render loop: one job from a resolved timeline to a finished file. Chooses the engine (auto:
  * a hardware gl engine, else cpu; falls back to the other when the chosen one fails to start),
  * prepares the scene once, renders frame n at t = n / fps, and streams frames to the output on an
- * encoder thread through a bounded queue (memory does not grow with duration), mixing audio in
- * step.
+ * encoder thread through a bounded queue (memory does not grow with duration); the audio is mixed
+ * and encoded on a thread of its own that keeps near the video.
  */
 #ifndef REEL_RENDER_RENDER_H
 #define REEL_RENDER_RENDER_H
@@ -26,16 +26,18 @@ struct reel_progress {
 };
 
 /*
- * Per-stage wall time in seconds, measured by the render loop. The render thread (prepare, render)
- * and the encoder thread (encode, audio) run at once, so the stages add up to more than total_s;
+ * Per-stage wall time in seconds, measured by the render loop. The render thread (prepare, render),
+ * the encoder thread (encode) and the audio thread (audio) run at once, so the stages add up to
+ * more than total_s;
  * queue_full_s and encoder_idle_s say which side waited for the other.
  */
 struct reel_stage_times {
     double prepare_s; /* scene rasterisation, engine prepare */
     double render_s;  /* engine render (decode + compose + convert) */
     double encode_s;  /* video encoder, packets muxed as they come (on the encoder thread) */
-    double audio_s;   /* audio mix + encode */
-    double mux_s;     /* finishing the file: delayed frames, trailer, faststart, sync */
+    double audio_s;   /* audio mix + encode (on the audio thread) */
+    double mux_s;     /* finishing the file: delayed frames, the audio's last part, trailer,
+                       * faststart, sync */
     double total_s;
     /* Inside render_s, from the engine's get_stats (has_engine_stats) plus the render loop's own
      * RGBA-to-YUV conversion (in convert_s) when the engine cannot produce the encoder's layout. */

@@ -10,6 +10,7 @@
 
 #include "audio/audio.h"
 #include "check.h"
+#include "wav.h"
 
 #define RATE 48000
 #define AMP 0.8
@@ -18,39 +19,10 @@
 static char tmpdir[256];
 static char wav_stereo[300], wav_mono[300];
 
-static void put_le(FILE *f, uint32_t v, int bytes)
-{
-    for (int i = 0; i < bytes; i++)
-        fputc((int)((v >> (8 * i)) & 0xff), f);
-}
-
 /* 16-bit PCM sine, AMP amplitude, FREQ Hz, starting at phase 0. */
 static int write_wav(const char *path, int rate, int channels, double seconds)
 {
-    FILE *f = fopen(path, "wb");
-    int n = (int)(rate * seconds);
-    uint32_t data = (uint32_t)(n * channels * 2);
-    if (!f)
-        return -1;
-    fwrite("RIFF", 1, 4, f);
-    put_le(f, 36 + data, 4);
-    fwrite("WAVEfmt ", 1, 8, f);
-    put_le(f, 16, 4);
-    put_le(f, 1, 2);
-    put_le(f, (uint32_t)channels, 2);
-    put_le(f, (uint32_t)rate, 4);
-    put_le(f, (uint32_t)(rate * channels * 2), 4);
-    put_le(f, (uint32_t)(channels * 2), 2);
-    put_le(f, 16, 2);
-    fwrite("data", 1, 4, f);
-    put_le(f, data, 4);
-    for (int i = 0; i < n; i++) {
-        double v = AMP * sin(2 * M_PI * FREQ * i / rate);
-        int16_t s = (int16_t)lrint(v * 32767);
-        for (int c = 0; c < channels; c++)
-            put_le(f, (uint16_t)s, 2);
-    }
-    return fclose(f);
+    return wav_write_sine(path, rate, channels, seconds, AMP, FREQ);
 }
 
 struct fixture {
