@@ -10,6 +10,7 @@
 
 #include "assets/assets.h"
 #include "assets/internal.h"
+#include "core/media.h"
 
 /* FFmpeg 5.1 demuxer names; a name with commas is one demuxer ("mov,mp4,...", "matroska,webm"). */
 static const char *const allowed_demuxers[] = {
@@ -202,7 +203,7 @@ int reel_media_probe(const char *path, const struct reel_limits *limits,
         ret = reel_err_from_av(err, REEL_EDECODE, ret, "cannot read the media file");
         goto out;
     }
-    ret = avformat_find_stream_info(fc, NULL);
+    ret = reel_probe_stream_info(fc);
     if (ret < 0) {
         ret = reel_err_from_av(err, REEL_EDECODE, ret, "cannot read the media streams");
         goto out;

@@ -1,3 +1,4 @@
+#include <errno.h>
 #include <stdbool.h>
 
 #include "core/media.h"
@@ -11,6 +12,22 @@ static bool is_described(const AVCodecParameters *par, enum AVMediaType type)
     return par->width > 0 && par->height > 0;
 }
 
+int reel_probe_stream_info(AVFormatContext *fc)
+{
+    AVDictionary **opts = av_calloc(fc->nb_streams ? fc->nb_streams : 1, sizeof(*opts));
+    if (!opts)
+        return AVERROR(ENOMEM);
+    for (unsigned i = 0; i < fc->nb_streams; i++) {
+        av_dict_set(&opts[i], "threads", "1", 0);
+        av_dict_set(&opts[i], "skip_loop_filter", "all", 0);
+    }
+    int ret = avformat_find_stream_info(fc, opts);
+    for (unsigned i = 0; i < fc->nb_streams; i++)
+        av_dict_free(&opts[i]);
+    av_free(opts);
+    return ret;
+}
+
 int reel_find_stream_info(AVFormatContext *fc, enum AVMediaType type)
 {
     bool any = false;
@@ -19,5 +36,5 @@ int reel_find_stream_info(AVFormatContext *fc, enum AVMediaType type)
     for (unsigned i = 0; any && i < fc->nb_streams; i++)
         if (fc->streams[i]->codecpar->codec_type != type)
             fc->streams[i]->discard = AVDISCARD_ALL;
-    return avformat_find_stream_info(fc, NULL);
+    return reel_probe_stream_info(fc);
 }
