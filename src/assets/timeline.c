@@ -1,5 +1,7 @@
 #include <limits.h>
 #include <math.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -7,6 +9,7 @@
 
 #include "assets/assets.h"
 #include "assets/internal.h"
+#include "core/thread.h"
 
 static const char *const type_noun[] = {
     [REEL_LAYER_VIDEO] = "video", [REEL_LAYER_IMAGE] = "image", [REEL_LAYER_AUDIO] = "audio"};
@@ -46,50 +49,107 @@ static int resolve_font(const struct reel_assets_cfg *cfg, struct reel_layer *l,
     return 0;
 }
 
-static int resolve_media(const struct reel_assets_cfg *cfg, const struct reel_limits *lim,
-                         struct reel_layer *l, struct reel_log *log, struct reel_errlist *errs)
-{
-    char path[PATH_MAX], where[48], msg[600];
+/* What resolving one media layer found: its file and what the probe says, or its one problem. */
+struct media_found {
+    char path[PATH_MAX];
     struct reel_media_info mi;
+    int code; /* the problem's, 0 when none */
+    char msg[600];
+};
+
+static void find_media(const struct reel_assets_cfg *cfg, const struct reel_limits *lim,
+                       const struct reel_layer *l, struct reel_log *log, struct media_found *f)
+{
     struct reel_err e = {0};
-    int ret;
-
-    snprintf(where, sizeof(where), "%s.src", l->path);
-    if (!l->src || !l->src[0])
-        return problem(errs, log, REEL_EINVALID_JOB, where, "a media layer needs a src");
-    if ((ret = reel_assets_resolve_src(cfg, l->src, path, sizeof(path), log, &e)) < 0)
-        return problem(errs, log, e.code, where, e.msg);
-    if ((ret = reel_media_probe(path, lim, &mi, &e)) < 0) {
-        snprintf(msg, sizeof(msg), "'%s': %s", l->src, e.msg);
-        return problem(errs, log, e.code, where, msg);
-    }
-
     const char *noun = type_noun[l->type];
-    if (l->type == REEL_LAYER_VIDEO && !mi.has_video) {
-        snprintf(msg, sizeof(msg), "'%s' has no video stream for a %s layer", l->src, noun);
-        return problem(errs, log, REEL_EASSET_UNSUPPORTED, where, msg);
-    }
-    if (l->type == REEL_LAYER_AUDIO && !mi.has_audio) {
-        snprintf(msg, sizeof(msg), "'%s' has no audio stream for an %s layer", l->src, noun);
-        return problem(errs, log, REEL_EASSET_UNSUPPORTED, where, msg);
-    }
-    if (l->type == REEL_LAYER_IMAGE && (!mi.has_video || !mi.is_still)) {
-        snprintf(msg, sizeof(msg),
+    if (!l->src || !l->src[0]) {
+        f->code = REEL_EINVALID_JOB;
+        snprintf(f->msg, sizeof(f->msg), "a media layer needs a src");
+    } else if (reel_assets_resolve_src(cfg, l->src, f->path, sizeof(f->path), log, &e) < 0) {
+        f->code = e.code;
+        snprintf(f->msg, sizeof(f->msg), "%s", e.msg);
+    } else if (reel_media_probe(f->path, lim, &f->mi, &e) < 0) {
+        f->code = e.code;
+        snprintf(f->msg, sizeof(f->msg), "'%s': %s", l->src, e.msg);
+    } else if (l->type == REEL_LAYER_VIDEO && !f->mi.has_video) {
+        f->code = REEL_EASSET_UNSUPPORTED;
+        snprintf(f->msg, sizeof(f->msg), "'%s' has no video stream for a %s layer", l->src, noun);
+    } else if (l->type == REEL_LAYER_AUDIO && !f->mi.has_audio) {
+        f->code = REEL_EASSET_UNSUPPORTED;
+        snprintf(f->msg, sizeof(f->msg), "'%s' has no audio stream for an %s layer", l->src, noun);
+    } else if (l->type == REEL_LAYER_IMAGE && (!f->mi.has_video || !f->mi.is_still)) {
+        f->code = REEL_EASSET_UNSUPPORTED;
+        snprintf(f->msg, sizeof(f->msg),
                  "'%s' is not a still image (an image layer takes PNG, JPEG or WebP)", l->src);
-        return problem(errs, log, REEL_EASSET_UNSUPPORTED, where, msg);
     }
+}
 
-    char *dup = strdup(path);
+/* Put what find_media found into the layer, or report its problem. */
+static int take_media(struct reel_layer *l, const struct media_found *f, struct reel_log *log,
+                      struct reel_errlist *errs)
+{
+    char where[48];
+    snprintf(where, sizeof(where), "%s.src", l->path);
+    if (f->code)
+        return problem(errs, log, f->code, where, f->msg);
+    char *dup = strdup(f->path);
     if (!dup)
         return problem(errs, log, REEL_ENOMEM, where, "out of memory");
     free(l->src_path);
     l->src_path = dup;
-    l->media_duration_us = mi.duration_us;
-    l->media_width = mi.width;
-    l->media_height = mi.height;
-    l->media_has_video = mi.has_video;
-    l->media_has_audio = mi.has_audio;
+    l->media_duration_us = f->mi.duration_us;
+    l->media_width = f->mi.width;
+    l->media_height = f->mi.height;
+    l->media_has_video = f->mi.has_video;
+    l->media_has_audio = f->mi.has_audio;
     return 0;
+}
+
+/*
+ * The media layers are resolved and probed on up to MAX_FINDERS threads at once: a job's remote
+ * files download side by side, and probing local ones (which decodes a few frames of each) is
+ * spread over the cores. Problems are reported in layer order whatever order they were found in.
+ */
+#define MAX_FINDERS 4
+
+struct finders {
+    const struct reel_assets_cfg *cfg;
+    const struct reel_limits *lim;
+    const struct reel_timeline *tl;
+    struct reel_log *log;
+    const int *todo; /* indexes of the layers to resolve */
+    int n_todo;
+    struct media_found *found; /* one per entry of todo */
+    atomic_int next;
+};
+
+static void find_next(struct finders *fs)
+{
+    for (int k; (k = atomic_fetch_add(&fs->next, 1)) < fs->n_todo;)
+        find_media(fs->cfg, fs->lim, &fs->tl->layers[fs->todo[k]], fs->log, &fs->found[k]);
+}
+
+static void *finder_main(void *arg)
+{
+    struct finders *fs = arg;
+    reel_thread_name("reel-assets");
+    reel_log_set_thread_logger(fs->log);
+    find_next(fs);
+    return NULL;
+}
+
+/* Fill found[k] for every todo[k], on this thread and up to MAX_FINDERS - 1 more. */
+static void find_all_media(struct finders *fs)
+{
+    pthread_t threads[MAX_FINDERS - 1];
+    int n = 0;
+    for (; n < MAX_FINDERS - 1 && n < fs->n_todo - 1; n++) {
+        if (pthread_create(&threads[n], NULL, finder_main, fs) != 0)
+            break; /* the threads there are (this one at least) do the rest */
+    }
+    find_next(fs);
+    for (int i = 0; i < n; i++)
+        pthread_join(threads[i], NULL);
 }
 
 static bool has_own_length(const struct reel_layer *l)
@@ -203,20 +263,45 @@ int reel_assets_resolve_timeline(const struct reel_assets_cfg *cfg, struct reel_
     }
     eff.limits = lim;
 
+    int *todo = tl->n_layers ? calloc((size_t)tl->n_layers, sizeof(*todo)) : NULL;
+    int *slot = tl->n_layers ? calloc((size_t)tl->n_layers, sizeof(*slot)) : NULL;
+    struct finders fs = {.cfg = &eff, .lim = lim, .tl = tl, .log = log, .todo = todo};
+    if (tl->n_layers && (!todo || !slot)) {
+        free(todo);
+        free(slot);
+        return problem(errs, log, REEL_ENOMEM, "layers", "out of memory");
+    }
+    for (int i = 0; i < tl->n_layers; i++) {
+        const struct reel_layer *l = &tl->layers[i];
+        bool media = l->type == REEL_LAYER_VIDEO || l->type == REEL_LAYER_IMAGE ||
+                     l->type == REEL_LAYER_AUDIO;
+        slot[i] = -1;
+        if (!media || (eff.sources_only && !l->src))
+            continue; /* not media, or the parser has said why it has none */
+        slot[i] = fs.n_todo;
+        todo[fs.n_todo++] = i;
+    }
+    fs.found = fs.n_todo ? calloc((size_t)fs.n_todo, sizeof(*fs.found)) : NULL;
+    if (fs.n_todo && !fs.found) {
+        free(todo);
+        free(slot);
+        return problem(errs, log, REEL_ENOMEM, "layers", "out of memory");
+    }
+    if (fs.n_todo)
+        find_all_media(&fs);
     for (int i = 0; i < tl->n_layers; i++) {
         struct reel_layer *l = &tl->layers[i];
         ret = 0;
-        bool media = l->type == REEL_LAYER_VIDEO || l->type == REEL_LAYER_IMAGE ||
-                     l->type == REEL_LAYER_AUDIO;
-        if (media && eff.sources_only && !l->src)
-            continue; /* the parser has said why it has none */
-        if (media)
-            ret = resolve_media(&eff, lim, l, log, errs);
+        if (slot[i] >= 0)
+            ret = take_media(l, &fs.found[slot[i]], log, errs);
         else if (l->type == REEL_LAYER_TEXT && l->text.font &&
                  (l->text.font_is_file || font_looks_like_file(l->text.font)))
             ret = resolve_font(&eff, l, log, errs);
         first = first ? first : ret;
     }
+    free(fs.found);
+    free(todo);
+    free(slot);
     /* Durations depend on every media length; with one missing they would only add noise. */
     if (first || eff.sources_only)
         return first;

@@ -20,6 +20,7 @@
 
 #include "assets/assets.h"
 #include "check.h"
+#include "timeline/parse.h"
 
 static char tmp_root[128];
 
@@ -372,8 +373,17 @@ struct server {
     int port;
     atomic_int hits;
     atomic_int stop;
+    atomic_int overlapped; /* a request came while a /hold one was being answered */
     pthread_t thread;
 };
+
+/* A 2x2 RGBA PNG. */
+static const unsigned char tiny_png[] = {
+    0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0x00, 0x00, 0x00, 0x0d, 0x49, 0x48, 0x44,
+    0x52, 0x00, 0x00, 0x00, 0x02, 0x00, 0x00, 0x00, 0x02, 0x08, 0x06, 0x00, 0x00, 0x00, 0x72,
+    0xb6, 0x0d, 0x24, 0x00, 0x00, 0x00, 0x11, 0x49, 0x44, 0x41, 0x54, 0x78, 0x9c, 0x63, 0xf8,
+    0xcf, 0xc0, 0xf0, 0x1f, 0x84, 0x41, 0x08, 0x0c, 0x01, 0x45, 0xcc, 0x07, 0xf9, 0xca, 0x27,
+    0x19, 0xcf, 0x00, 0x00, 0x00, 0x00, 0x49, 0x45, 0x4e, 0x44, 0xae, 0x42, 0x60, 0x82};
 
 static const char body_ok[] = "the asset body\n";
 static const char body_two[] = "after a redirect\n";
@@ -439,6 +449,14 @@ static void serve_one(struct server *s, int c)
         respond(c, "200 OK", "", big, sizeof(big), false);
     } else if (!strcmp(path, "/error")) {
         respond(c, "500 Internal Server Error", "", "oops", 4, true);
+    } else if (!strncmp(path, "/hold.png", 9)) {
+        /* The server answers one request at a time: before answering the first of these, wait
+         * (up to 3 s) for another client to knock. Only one that did not wait for this answer
+         * before asking can. */
+        struct pollfd p = {.fd = s->fd, .events = POLLIN};
+        if (!atomic_load(&s->overlapped) && poll(&p, 1, 3000) > 0)
+            atomic_store(&s->overlapped, 1);
+        respond(c, "200 OK", "", (const char *)tiny_png, sizeof(tiny_png), true);
     } else if (!strcmp(path, "/slow")) {
         struct timespec ts = {0, 600 * 1000 * 1000};
         nanosleep(&ts, NULL);
@@ -471,6 +489,7 @@ static int server_start(struct server *s)
     int one = 1;
     atomic_init(&s->hits, 0);
     atomic_init(&s->stop, 0);
+    atomic_init(&s->overlapped, 0);
     s->fd = socket(AF_INET, SOCK_STREAM, 0);
     if (s->fd < 0)
         return -1;
@@ -635,6 +654,82 @@ static void test_fetch(void)
     server_stop(&srv);
 }
 
+/* A job's media layers are resolved side by side (two downloads at once), and their problems come
+ * back in layer order whichever finished first. */
+static void test_timeline_media(void)
+{
+    struct server srv;
+    char cache[256], json[2048], png[512];
+    if (server_start(&srv) != 0) {
+        fprintf(stderr, "cannot start the loopback HTTP server\n");
+        CHECK(0);
+        return;
+    }
+    snprintf(cache, sizeof(cache), "%s/cache-tl", tmp_root);
+    snprintf(png, sizeof(png), "%s/local.png", tmp_root);
+    FILE *f = fopen(png, "wb");
+    CHECK(f && fwrite(tiny_png, 1, sizeof(tiny_png), f) == sizeof(tiny_png));
+    if (f)
+        fclose(f);
+    struct reel_limits lim;
+    reel_limits_default(&lim);
+    const char *roots[] = {tmp_root, NULL};
+    struct reel_assets_cfg cfg = {
+        .roots = roots, .cache_dir = cache, .allow_private_urls = true, .limits = &lim};
+
+    snprintf(json, sizeof(json),
+             "{\"output\": {\"width\": 64, \"height\": 64, \"duration\": 1}, \"layers\": ["
+             "{\"type\": \"image\", \"src\": \"http://127.0.0.1:%d/hold.png?a\"},"
+             "{\"type\": \"image\", \"src\": \"http://127.0.0.1:%d/hold.png?b\"},"
+             "{\"type\": \"image\", \"src\": \"local.png\"}]}",
+             srv.port, srv.port);
+    struct reel_parse_opts po = {.limits = &lim};
+    struct reel_errlist errs = {0};
+    struct reel_timeline *tl = NULL;
+    CHECK_INT_EQ(reel_timeline_parse(json, strlen(json), &po, &tl, &errs), 0);
+    if (tl) {
+        int ret = reel_assets_resolve_timeline(&cfg, tl, NULL, &errs);
+        CHECK_MSG(ret == 0, "%d: %s", ret, errs.count ? errs.items[0].msg : "");
+        for (int i = 0; i < 3; i++) {
+            CHECK(tl->layers[i].src_path != NULL);
+            CHECK_INT_EQ(tl->layers[i].media_width, 2);
+            CHECK_INT_EQ(tl->layers[i].media_height, 2);
+        }
+        CHECK_MSG(atomic_load(&srv.overlapped) == 1, "the two downloads did not overlap");
+    }
+    reel_timeline_destroy(&tl);
+    reel_errlist_uninit(&errs);
+
+    /* Problems in layer order: a missing file, a download that fails, an audio layer on a file
+     * without sound, and between them layers that resolve. */
+    snprintf(json, sizeof(json),
+             "{\"output\": {\"width\": 64, \"height\": 64, \"duration\": 1}, \"layers\": ["
+             "{\"type\": \"image\", \"src\": \"nowhere.png\"},"
+             "{\"type\": \"image\", \"src\": \"local.png\"},"
+             "{\"type\": \"image\", \"src\": \"http://127.0.0.1:%d/missing.png\"},"
+             "{\"type\": \"image\", \"src\": \"http://127.0.0.1:%d/hold.png?c\"},"
+             "{\"type\": \"audio\", \"src\": \"local.png\"}]}",
+             srv.port, srv.port);
+    CHECK_INT_EQ(reel_timeline_parse(json, strlen(json), &po, &tl, &errs), 0);
+    if (tl) {
+        int ret = reel_assets_resolve_timeline(&cfg, tl, NULL, &errs);
+        CHECK_INT_EQ(ret, -REEL_EASSET_NOT_FOUND);
+        CHECK_INT_EQ(errs.count, 3);
+        if (errs.count == 3) {
+            CHECK_STR_EQ(errs.items[0].path, "layers[0].src");
+            CHECK_INT_EQ(errs.items[0].code, REEL_EASSET_NOT_FOUND);
+            CHECK_STR_EQ(errs.items[1].path, "layers[2].src");
+            CHECK_INT_EQ(errs.items[1].code, REEL_EASSET_FETCH);
+            CHECK_STR_EQ(errs.items[2].path, "layers[4].src");
+            CHECK_INT_EQ(errs.items[2].code, REEL_EASSET_UNSUPPORTED);
+        }
+        CHECK(tl->layers[1].src_path != NULL && tl->layers[3].src_path != NULL);
+    }
+    reel_timeline_destroy(&tl);
+    reel_errlist_uninit(&errs);
+    server_stop(&srv);
+}
+
 static void remove_tree(void)
 {
     char cmd[256];
@@ -656,6 +751,7 @@ int main(void)
     test_addr_rules();
     test_ssrf_refusals();
     test_fetch();
+    test_timeline_media();
     remove_tree();
     CHECK_DONE();
 }
