@@ -61,6 +61,22 @@ static struct reel_timeline *load_job(const char *src)
     return tl;
 }
 
+/* Write <name>.wav (a tone of SECONDS) into tmpdir and load the job playing it; wav and out get the
+ * paths of the tone and of <name>.mp4. NULL (a failed check) when the job does not load. */
+static struct reel_timeline *tone_job(const char *name, char *wav, char *out, size_t cap)
+{
+    char file[64];
+    snprintf(file, sizeof(file), "%s.wav", name);
+    path_in(wav, cap, file);
+    snprintf(file, sizeof(file), "%s.mp4", name);
+    path_in(out, cap, file);
+    CHECK_INT_EQ(wav_write_sine(wav, 48000, 2, SECONDS, AMP, FREQ), 0);
+    snprintf(file, sizeof(file), "%s.wav", name);
+    struct reel_timeline *tl = load_job(file);
+    CHECK(tl != NULL);
+    return tl;
+}
+
 static int render(const struct reel_timeline *tl, const char *out, atomic_int *cancel,
                   struct reel_render_result *res)
 {
@@ -158,11 +174,7 @@ out:
 static void test_whole_and_interleaved(void)
 {
     char wav[512], out[512];
-    path_in(wav, sizeof(wav), "tone.wav");
-    path_in(out, sizeof(out), "tone.mp4");
-    CHECK_INT_EQ(wav_write_sine(wav, 48000, 2, SECONDS, AMP, FREQ), 0);
-    struct reel_timeline *tl = load_job("tone.wav");
-    CHECK(tl != NULL);
+    struct reel_timeline *tl = tone_job("tone", wav, out, sizeof(wav));
     if (!tl)
         return;
     struct reel_render_result res;
@@ -190,11 +202,7 @@ static void test_whole_and_interleaved(void)
 static void test_source_fails(void)
 {
     char wav[512], out[512];
-    path_in(wav, sizeof(wav), "gone.wav");
-    path_in(out, sizeof(out), "gone.mp4");
-    CHECK_INT_EQ(wav_write_sine(wav, 48000, 2, SECONDS, AMP, FREQ), 0);
-    struct reel_timeline *tl = load_job("gone.wav");
-    CHECK(tl != NULL);
+    struct reel_timeline *tl = tone_job("gone", wav, out, sizeof(wav));
     if (!tl)
         return;
     /* Checked and resolved, then gone before the render opens it. */
@@ -213,11 +221,7 @@ static void test_source_fails(void)
 static void test_cancel(void)
 {
     char wav[512], out[512];
-    path_in(wav, sizeof(wav), "cancel.wav");
-    path_in(out, sizeof(out), "cancel.mp4");
-    CHECK_INT_EQ(wav_write_sine(wav, 48000, 2, SECONDS, AMP, FREQ), 0);
-    struct reel_timeline *tl = load_job("cancel.wav");
-    CHECK(tl != NULL);
+    struct reel_timeline *tl = tone_job("cancel", wav, out, sizeof(wav));
     if (!tl)
         return;
     atomic_int cancel = 1; /* the audio thread is under way before the first frame */
