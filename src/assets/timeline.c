@@ -51,6 +51,7 @@ static int resolve_font(const struct reel_assets_cfg *cfg, struct reel_layer *l,
 
 /* What resolving one media layer found: its file and what the probe says, or its one problem. */
 struct media_found {
+    bool wanted; /* the layer is one to resolve */
     char path[PATH_MAX];
     struct reel_media_info mi;
     int code; /* the problem's, 0 when none */
@@ -119,14 +120,15 @@ struct finders {
     struct reel_log *log;
     const int *todo; /* indexes of the layers to resolve */
     int n_todo;
-    struct media_found *found; /* one per entry of todo */
+    struct media_found *found; /* one per layer */
     atomic_int next;
 };
 
 static void find_next(struct finders *fs)
 {
     for (int k; (k = atomic_fetch_add(&fs->next, 1)) < fs->n_todo;)
-        find_media(fs->cfg, fs->lim, &fs->tl->layers[fs->todo[k]], fs->log, &fs->found[k]);
+        find_media(fs->cfg, fs->lim, &fs->tl->layers[fs->todo[k]], fs->log,
+                   &fs->found[fs->todo[k]]);
 }
 
 static void *finder_main(void *arg)
@@ -138,7 +140,7 @@ static void *finder_main(void *arg)
     return NULL;
 }
 
-/* Fill found[k] for every todo[k], on this thread and up to MAX_FINDERS - 1 more. */
+/* Fill found[todo[k]] for every k, on this thread and up to MAX_FINDERS - 1 more. */
 static void find_all_media(struct finders *fs)
 {
     pthread_t threads[MAX_FINDERS - 1];
@@ -264,36 +266,29 @@ int reel_assets_resolve_timeline(const struct reel_assets_cfg *cfg, struct reel_
     eff.limits = lim;
 
     int *todo = tl->n_layers ? calloc((size_t)tl->n_layers, sizeof(*todo)) : NULL;
-    int *slot = tl->n_layers ? calloc((size_t)tl->n_layers, sizeof(*slot)) : NULL;
     struct finders fs = {.cfg = &eff, .lim = lim, .tl = tl, .log = log, .todo = todo};
-    if (tl->n_layers && (!todo || !slot)) {
+    fs.found = tl->n_layers ? calloc((size_t)tl->n_layers, sizeof(*fs.found)) : NULL;
+    if (tl->n_layers && (!todo || !fs.found)) {
         free(todo);
-        free(slot);
+        free(fs.found);
         return problem(errs, log, REEL_ENOMEM, "layers", "out of memory");
     }
     for (int i = 0; i < tl->n_layers; i++) {
         const struct reel_layer *l = &tl->layers[i];
         bool media = l->type == REEL_LAYER_VIDEO || l->type == REEL_LAYER_IMAGE ||
                      l->type == REEL_LAYER_AUDIO;
-        slot[i] = -1;
         if (!media || (eff.sources_only && !l->src))
             continue; /* not media, or the parser has said why it has none */
-        slot[i] = fs.n_todo;
+        fs.found[i].wanted = true;
         todo[fs.n_todo++] = i;
-    }
-    fs.found = fs.n_todo ? calloc((size_t)fs.n_todo, sizeof(*fs.found)) : NULL;
-    if (fs.n_todo && !fs.found) {
-        free(todo);
-        free(slot);
-        return problem(errs, log, REEL_ENOMEM, "layers", "out of memory");
     }
     if (fs.n_todo)
         find_all_media(&fs);
     for (int i = 0; i < tl->n_layers; i++) {
         struct reel_layer *l = &tl->layers[i];
         ret = 0;
-        if (slot[i] >= 0)
-            ret = take_media(l, &fs.found[slot[i]], log, errs);
+        if (fs.found[i].wanted)
+            ret = take_media(l, &fs.found[i], log, errs);
         else if (l->type == REEL_LAYER_TEXT && l->text.font &&
                  (l->text.font_is_file || font_looks_like_file(l->text.font)))
             ret = resolve_font(&eff, l, log, errs);
@@ -301,7 +296,6 @@ int reel_assets_resolve_timeline(const struct reel_assets_cfg *cfg, struct reel_
     }
     free(fs.found);
     free(todo);
-    free(slot);
     /* Durations depend on every media length; with one missing they would only add noise. */
     if (first || eff.sources_only)
         return first;
